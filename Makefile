@@ -1,0 +1,38 @@
+# gotk — `make test` does everything a fresh machine needs, then runs every check.
+SHELL := /bin/bash
+export PATH := $(HOME)/.local/bin:$(PATH)
+UV_RUN := uv run --frozen
+PYTEST_ARGS ?=
+
+.PHONY: test setup controlplane tools lint types contracts crds pytest demo clean-cache
+
+test: setup controlplane tools lint types contracts pytest
+
+setup:
+	@command -v uv >/dev/null || python3 -m pip install --user --quiet uv
+	uv sync --frozen
+
+controlplane:
+	tools/controlplane/build.sh controlplane
+
+tools:
+	tools/controlplane/build.sh tools
+
+lint:
+	$(UV_RUN) ruff check .
+	$(UV_RUN) ruff format --check .
+
+types:
+	$(UV_RUN) mypy libs services cli tests bench
+
+contracts:
+	$(UV_RUN) lint-imports
+
+crds:
+	$(UV_RUN) python -m gotk_api.crds --out config/crds
+
+pytest:
+	$(UV_RUN) pytest $(PYTEST_ARGS)
+
+clean-cache:
+	rm -rf $(HOME)/.cache/gotk
