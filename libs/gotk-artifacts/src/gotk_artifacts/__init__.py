@@ -1,1 +1,56 @@
-"""gotk_artifacts."""
+"""gotk_artifacts: deterministic artifact packing, digests, safe extraction, fetch + verify."""
+
+from gotk_artifacts.archive import ArchiveResult, IgnoreFilter, build_archive, build_archive_async
+from gotk_artifacts.digest import Digest, compute_file, parse_digest, verify_file
+from gotk_artifacts.errors import (
+    ArchiveBuildError,
+    ArtifactDownloadError,
+    ArtifactError,
+    ArtifactNotFound,
+    ArtifactTooLarge,
+    CorruptArchive,
+    DigestMismatch,
+    InvalidDigest,
+    TooManyEntries,
+    UnsafeArchiveEntry,
+)
+from gotk_artifacts.extract import (
+    ExtractLimits,
+    ExtractResult,
+    SymlinkPolicy,
+    extract_archive,
+    extract_archive_async,
+)
+from gotk_artifacts.fetch import download_artifact, fetch_artifact, redact_url
+from gotk_artifacts.ignore import IgnoreMatcher, source_ignore_matcher
+
+__all__ = [
+    "ArchiveBuildError",
+    "ArchiveResult",
+    "ArtifactDownloadError",
+    "ArtifactError",
+    "ArtifactNotFound",
+    "ArtifactTooLarge",
+    "CorruptArchive",
+    "Digest",
+    "DigestMismatch",
+    "ExtractLimits",
+    "ExtractResult",
+    "IgnoreFilter",
+    "IgnoreMatcher",
+    "InvalidDigest",
+    "SymlinkPolicy",
+    "TooManyEntries",
+    "UnsafeArchiveEntry",
+    "build_archive",
+    "build_archive_async",
+    "compute_file",
+    "download_artifact",
+    "extract_archive",
+    "extract_archive_async",
+    "fetch_artifact",
+    "parse_digest",
+    "redact_url",
+    "source_ignore_matcher",
+    "verify_file",
+]

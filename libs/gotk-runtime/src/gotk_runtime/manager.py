@@ -1,0 +1,256 @@
+"""Runs a service's controllers: informers, workers, leader election, endpoints, shutdown.
+
+Start-up: endpoints, then informers (every replica keeps a warm cache), then — once it holds
+the lease, if leader election is on — the workers. Shutdown (``stop()``, SIGTERM or SIGINT):
+stop taking work, let in-flight reconciles finish (up to ``shutdown_timeout``), release the
+lease, stop informers and endpoints, close the client. Cancelling ``run()`` instead is an
+abrupt stop: workers are cancelled and the lease is left to expire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import signal
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any
+
+from gotk_runtime.controller import Controller
+from gotk_runtime.events import EventRecorder
+from gotk_runtime.flags import RuntimeOptions
+from gotk_runtime.health import EndpointServer, health_app, metrics_app
+from gotk_runtime.informer import EventHandler, Informer
+from gotk_runtime.kube.client import KubeClient
+from gotk_runtime.kube.config import load_config
+from gotk_runtime.leader import LeaderElector, LeadershipLost
+from gotk_runtime.metrics import ControllerMetrics
+from gotk_runtime.reconcile import Reconciler
+
+__all__ = ["Manager"]
+
+log = logging.getLogger(__name__)
+_SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+class Manager:
+    def __init__(
+        self,
+        options: RuntimeOptions,
+        client: KubeClient,
+        *,
+        shutdown_timeout: float = 600.0,
+        owns_client: bool = False,
+    ) -> None:
+        self.options = options
+        self.client = client
+        self.metrics = ControllerMetrics()
+        self.events = EventRecorder(client, options.controller_name)
+        self.controllers: dict[str, Controller] = {}
+        self.leader: LeaderElector | None = None
+        self.metrics_server: EndpointServer | None = None
+        self.health_server: EndpointServer | None = None
+        self._shutdown_timeout = shutdown_timeout
+        self._owns_client = owns_client
+        self._reconcilers: list[Reconciler] = []
+        self._watches: list[tuple[str, str, EventHandler, str | None]] = []
+        self._informers: list[Informer] = []
+        self._stop = asyncio.Event()
+        self._ready = False
+
+    @classmethod
+    async def connect(cls, options: RuntimeOptions, **kwargs: Any) -> Manager:
+        """A manager with a client for ``--kubeconfig`` / $KUBECONFIG / in-cluster."""
+        config = await load_config(options.kubeconfig)
+        client = KubeClient(config, user_agent=options.controller_name)
+        return cls(options, client, owns_client=True, **kwargs)
+
+    @property
+    def namespace(self) -> str:
+        """The runtime namespace: flag, $RUNTIME_NAMESPACE, the pod's namespace, ``default``."""
+        if self.options.runtime_namespace:
+            return self.options.runtime_namespace
+        if os.environ.get("RUNTIME_NAMESPACE"):
+            return os.environ["RUNTIME_NAMESPACE"]
+        try:
+            return _SA_NAMESPACE.read_text().strip() or "default"
+        except OSError:
+            return "default"
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
+
+    def add_reconciler(self, reconciler: Reconciler) -> None:
+        self._reconcilers.append(reconciler)
+
+    def watch(
+        self,
+        api_version: str,
+        kind: str,
+        handler: EventHandler,
+        *,
+        label_selector: str | None = None,
+    ) -> None:
+        """Also watch another kind (e.g. sources a Kustomization depends on)."""
+        self._watches.append((api_version, kind, handler, label_selector))
+
+    def stop(self) -> None:
+        """Begin a graceful shutdown."""
+        self._stop.set()
+
+    async def run(self, *, handle_signals: bool = False) -> None:
+        """Run until ``stop()`` (or SIGTERM/SIGINT if ``handle_signals``)."""
+        if handle_signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.stop)
+        informer_tasks: list[asyncio.Task[None]] = []
+        worker_tasks: list[asyncio.Task[None]] = []
+        hold: asyncio.Task[None] | None = None
+        graceful = False
+        try:
+            await self._start_endpoints()
+            await self._build()
+            informer_tasks = [
+                asyncio.create_task(i.run(), name=f"informer-{i.resource}") for i in self._informers
+            ]
+            if self.options.enable_leader_election:
+                self.leader = self._elector()
+                if not await self._unless_stopped(self.leader.acquire()):
+                    graceful = True
+                    return
+                hold = asyncio.create_task(self.leader.hold(), name="leader-lease")
+            synced = asyncio.gather(*(i.wait_synced() for i in self._informers))
+            if not await self._unless_stopped(synced):
+                graceful = True
+                return
+            self._ready = True
+            worker_tasks = [
+                asyncio.create_task(c.run_workers(), name=f"workers-{c.name}")
+                for c in self.controllers.values()
+            ]
+            stopped = asyncio.create_task(self._stop.wait())
+            watched = [stopped, *worker_tasks, *informer_tasks, *([hold] if hold else [])]
+            try:
+                done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopped.cancel()
+            for task in done:
+                if task is not stopped and not task.cancelled() and task.exception():
+                    raise task.exception()  # type: ignore[misc]  # LeadershipLost or a bug
+            graceful = True
+        finally:
+            await self._shut_down(graceful, worker_tasks, informer_tasks, hold)
+
+    async def _shut_down(
+        self,
+        graceful: bool,
+        workers: list[asyncio.Task[None]],
+        informers: list[asyncio.Task[None]],
+        hold: asyncio.Task[None] | None,
+    ) -> None:
+        self._ready = False
+        for controller in self.controllers.values():
+            controller.shut_down()
+        if workers and graceful:
+            _, pending = await asyncio.wait(workers, timeout=self._shutdown_timeout)
+            if pending:
+                log.warning("%d controllers did not finish in time; cancelling", len(pending))
+        await _cancel(workers)
+        await _cancel([hold] if hold else [])
+        if graceful and self.leader is not None and self.options.leader_election_release_on_cancel:
+            await self.leader.release()
+        await _cancel(informers)
+        for server in (self.metrics_server, self.health_server):
+            if server is not None:
+                await server.stop()
+        if self._owns_client:
+            await self.client.close()
+
+    async def _build(self) -> None:
+        namespace = None if self.options.watch_all_namespaces else self.namespace
+        selector = self.options.watch_label_selector or None
+        for reconciler in self._reconcilers:
+            resource = await self.client.discovery.resource_for(
+                reconciler.api_version, reconciler.kind
+            )
+            informer = Informer(self.client, resource, namespace=namespace, label_selector=selector)
+            self._informers.append(informer)
+            self.controllers[resource.kind] = Controller(
+                client=self.client,
+                reconciler=reconciler,
+                resource=resource,
+                informer=informer,
+                events=self.events,
+                metrics=self.metrics,
+                concurrent=self.options.concurrent,
+                min_retry_delay=self.options.min_retry_delay,
+                max_retry_delay=self.options.max_retry_delay,
+                interval_jitter_percentage=self.options.interval_jitter_percentage,
+            )
+        for api_version, kind, handler, label_selector in self._watches:
+            resource = await self.client.discovery.resource_for(api_version, kind)
+            informer = Informer(
+                self.client, resource, namespace=namespace, label_selector=label_selector
+            )
+            informer.add_handler(handler)
+            self._informers.append(informer)
+
+    def _elector(self) -> LeaderElector:
+        name = f"{self.options.controller_name}-leader-election"
+        if self.options.watch_label_selector:
+            digest = hashlib.sha256(self.options.watch_label_selector.encode()).hexdigest()
+            name += f"-{digest[:8]}"
+        return LeaderElector(
+            self.client,
+            name=name,
+            namespace=self.namespace,
+            lease_duration=self.options.leader_election_lease_duration,
+            renew_deadline=self.options.leader_election_renew_deadline,
+            retry_period=self.options.leader_election_retry_period,
+        )
+
+    async def _start_endpoints(self) -> None:
+        if self.options.metrics_addr not in ("", "0"):
+            self.metrics_server = EndpointServer(
+                metrics_app(self.metrics.registry), self.options.metrics_addr
+            )
+            await self.metrics_server.start()
+        if self.options.health_addr not in ("", "0"):
+            self.health_server = EndpointServer(
+                health_app(lambda: self._ready), self.options.health_addr
+            )
+            await self.health_server.start()
+
+    async def _unless_stopped(self, awaitable: Awaitable[Any]) -> bool:
+        """Await ``awaitable`` unless a stop comes first; return whether it completed."""
+        task = asyncio.ensure_future(awaitable)
+        stopped = asyncio.create_task(self._stop.wait())
+        try:
+            await asyncio.wait([task, stopped], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not task.done():
+                task.cancel()
+            await asyncio.gather(task, stopped, return_exceptions=True)
+        if task.done() and not task.cancelled():
+            task.result()
+            return True
+        return False
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        except LeadershipLost:
+            pass
+        except Exception:
+            log.exception("task %s failed during shutdown", task.get_name())

@@ -1,0 +1,144 @@
+"""The reconciler contract, and the one function that turns an outcome into status.
+
+A reconciler implements ``async def reconcile(obj) -> Result`` for one kind. It reads the
+object (a dict; parse it into a gotk_api model at its edge), does its work, writes its own
+conditions and status fields into ``obj["status"]``, and either returns a ``Result`` or
+raises ``Stalling``, ``Waiting`` or any other exception (treated as ``GenericError``).
+The controller then calls ``apply_outcome`` and patches the status once.
+"""
+
+from __future__ import annotations
+
+import abc
+import random
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from gotk_api.conditions import (
+    PROGRESSING_WITH_RETRY_REASON,
+    READY,
+    RECONCILIATION_FAILED_REASON,
+    SUCCEEDED_REASON,
+)
+
+from gotk_runtime.conditions import Conditions, ReadySummary
+from gotk_runtime.errors import GotkError, Stalling, Waiting
+
+__all__ = ["Decision", "Reconciler", "Result", "apply_outcome", "jittered"]
+
+Obj = dict[str, Any]
+EventSpec = tuple[Literal["Normal", "Warning"], str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A successful reconcile.
+
+    The object is reconciled again after ``requeue_after`` seconds, by default its
+    ``spec.interval`` with jitter, or never if ``done``. ``message`` (with ``reason``) becomes
+    Ready's message unless the reconciler's declared conditions say otherwise; ``revision``
+    is attached to the events this reconcile emits.
+    """
+
+    requeue_after: float | None = None
+    done: bool = False
+    reason: str = SUCCEEDED_REASON
+    message: str = ""
+    revision: str | None = None
+
+
+class Reconciler(abc.ABC):
+    """The per-kind logic a controller drives."""
+
+    api_version: ClassVar[str]
+    kind: ClassVar[str]
+    ready_summary: ClassVar[ReadySummary] = ReadySummary()
+    """Conditions Ready is derived from on success; empty: Ready follows the Result."""
+
+    @abc.abstractmethod
+    async def reconcile(self, obj: Obj) -> Result:
+        """Bring the world in line with ``obj``'s spec; record what happened in its status."""
+
+    async def finalize(self, obj: Obj) -> None:  # noqa: B027 - optional hook, no-op default
+        """Clean up before the object goes away (its finalizer is removed afterwards)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the controller does after a reconcile, besides patching the status."""
+
+    requeue: Literal["after", "backoff", "never"]
+    delay: float | None = None
+    event: EventSpec | None = None
+    """(type, reason, message) of the event to emit, if any."""
+    observed: bool = False
+    """Whether ``status.observedGeneration`` now equals ``metadata.generation``."""
+
+
+def jittered(seconds: float, percentage: float) -> float:
+    """``seconds`` ± ``percentage`` % (Flux's ``--interval-jitter-percentage``)."""
+    spread = seconds * percentage / 100.0
+    return seconds + random.uniform(-spread, spread)
+
+
+def apply_outcome(
+    obj: Obj,
+    outcome: Result | BaseException,
+    summary: ReadySummary,
+    *,
+    interval: float | None,
+    jitter_percentage: float = 5.0,
+) -> Decision:
+    """Write Ready/Reconciling/Stalled and observedGeneration for ``outcome`` into ``obj``."""
+    conditions = Conditions(obj)
+    was_ready = conditions.get(READY) or {}
+    status = obj.setdefault("status", {})
+    generation = obj.get("metadata", {}).get("generation")
+
+    if isinstance(outcome, Result):
+        conditions.delete("Reconciling")
+        conditions.delete("Stalled")
+        derived = conditions.summarize(summary)
+        if derived is None or (derived["status"] == "True" and outcome.message):
+            conditions.mark_true(
+                READY, outcome.reason, outcome.message or "reconciliation succeeded"
+            )
+        if generation is not None:
+            status["observedGeneration"] = generation
+        ready = conditions.get(READY) or {}
+        event: EventSpec | None = None
+        if ready.get("status") == "True" and (
+            was_ready.get("status") != "True" or was_ready.get("message") != ready.get("message")
+        ):
+            event = ("Normal", str(ready["reason"]), str(ready["message"]))
+        if outcome.done or (outcome.requeue_after is None and not interval):
+            return Decision("never", event=event, observed=True)
+        delay = outcome.requeue_after
+        if delay is None:
+            assert interval is not None
+            delay = jittered(interval, jitter_percentage)
+        return Decision("after", delay, event=event, observed=True)
+
+    reason = getattr(outcome, "reason", None) or RECONCILIATION_FAILED_REASON
+    message = _message(outcome)
+    if isinstance(outcome, Stalling):
+        conditions.delete("Reconciling")
+        conditions.mark_stalled(reason, message)
+        conditions.mark_false(READY, reason, message)
+        if generation is not None:
+            status["observedGeneration"] = generation
+        return Decision("never", event=("Warning", reason, message), observed=True)
+    conditions.delete("Stalled")
+    conditions.mark_false(READY, reason, message)
+    conditions.mark_reconciling(message, PROGRESSING_WITH_RETRY_REASON)
+    if isinstance(outcome, Waiting):
+        return Decision("after", outcome.requeue_after)
+    return Decision("backoff", event=("Warning", reason, message))
+
+
+def _message(error: BaseException) -> str:
+    if isinstance(error, GotkError):
+        return str(error)
+    # An unexpected exception: name its type, never a traceback, in the status.
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

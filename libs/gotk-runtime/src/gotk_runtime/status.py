@@ -1,0 +1,83 @@
+"""Patch an object's ``status`` with only what changed since the last patch.
+
+The controller patches once at the end of each reconcile; a reconciler may report progress
+in between with ``await patch_progress(obj)`` (the controller binds the patcher of the
+object being reconciled to the current task).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Any
+
+import orjson
+
+from gotk_runtime.errors import GotkError
+from gotk_runtime.kube.client import KubeClient
+from gotk_runtime.kube.resource import Resource
+
+__all__ = ["StatusPatcher", "patch_progress", "status_diff"]
+
+Obj = dict[str, Any]
+
+_current: contextvars.ContextVar[StatusPatcher | None] = contextvars.ContextVar(
+    "gotk_status_patcher", default=None
+)
+
+
+def status_diff(before: Obj, after: Obj) -> Obj:
+    """A JSON merge patch turning ``before`` into ``after`` at the top level of status."""
+    patch: Obj = {key: value for key, value in after.items() if before.get(key) != value}
+    patch.update({key: None for key in before if key not in after})
+    return patch
+
+
+class StatusPatcher:
+    """Remembers the status last written for one object and merge-patches the difference."""
+
+    def __init__(self, client: KubeClient, resource: Resource, obj: Obj) -> None:
+        self._client = client
+        self._resource = resource
+        self._obj = obj
+        self._written = _copy(obj.get("status") or {})
+
+    async def patch(self) -> bool:
+        """Patch ``status`` if it changed; return whether a request was made."""
+        current = self._obj.get("status") or {}
+        diff = status_diff(self._written, current)
+        if not diff:
+            return False
+        metadata = self._obj["metadata"]
+        await self._client.patch(
+            self._resource,
+            metadata["name"],
+            {"status": diff},
+            namespace=metadata.get("namespace"),
+            subresource="status",
+        )
+        self._written = _copy(current)
+        return True
+
+    def bind(self) -> contextvars.Token[StatusPatcher | None]:
+        return _current.set(self)
+
+    @staticmethod
+    def unbind(token: contextvars.Token[StatusPatcher | None]) -> None:
+        _current.reset(token)
+
+    @property
+    def obj(self) -> Obj:
+        return self._obj
+
+
+async def patch_progress(obj: Obj) -> None:
+    """Write ``obj``'s status now (mid-reconcile), e.g. after marking Reconciling."""
+    patcher = _current.get()
+    if patcher is None or patcher.obj is not obj:
+        raise GotkError("patch_progress called outside the reconcile of this object")
+    await patcher.patch()
+
+
+def _copy(value: Obj) -> Obj:
+    copied: Obj = orjson.loads(orjson.dumps(value))
+    return copied

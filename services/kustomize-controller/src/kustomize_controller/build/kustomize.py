@@ -1,0 +1,119 @@
+"""Run the real `kustomize build`, confined to the artifact, and parse what it prints.
+
+Flux builds in-process with a filesystem that refuses anything outside the artifact root.
+gotk runs the `kustomize` binary instead, so the confinement is done in two parts: every
+kustomization reachable from the build directory is walked first, refusing remote
+`resources`/`components` and any base that resolves outside the root; then kustomize runs
+with its root-only load restrictor, so each file it reads lies under its kustomization.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import yaml
+from gotk_runtime import process
+
+from kustomize_controller.build.errors import BuildError
+from kustomize_controller.build.generator import find_kustomization_file, is_remote_reference
+from kustomize_controller.build.tools import find_tool
+
+DEFAULT_BUILD_TIMEOUT = 120.0
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def check_references(root: Path, build_dir: Path) -> None:
+    """Refuse remote bases and bases outside `root` anywhere in the kustomization tree."""
+    real_root = root.resolve()
+    pending = [build_dir.resolve()]
+    visited: set[Path] = set()
+    while pending:
+        directory = pending.pop()
+        if directory in visited:
+            continue
+        visited.add(directory)
+        kfile = find_kustomization_file(directory)
+        if kfile is None:
+            continue
+        where = kfile.relative_to(real_root).as_posix()
+        document = _read_kustomization(kfile, where)
+        for field in ("resources", "components", "bases"):
+            for ref in document.get(field) or []:
+                if not isinstance(ref, str):
+                    raise BuildError(f"{where}: {field} entry {ref!r} is not a string")
+                if is_remote_reference(ref):
+                    raise BuildError(
+                        f"{where}: remote {field} entry '{ref}' is not allowed; "
+                        "only paths inside the source artifact can be built"
+                    )
+                target = (directory / ref.removeprefix("file://")).resolve()
+                if target != real_root and real_root not in target.parents:
+                    raise BuildError(f"{where}: {field} entry '{ref}' points outside the artifact")
+                if target.is_dir():
+                    pending.append(target)
+
+
+def _read_kustomization(kfile: Path, where: str) -> dict[str, Any]:
+    try:
+        document = yaml.load(kfile.read_text(encoding="utf-8"), Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise BuildError(f"{where}: invalid YAML: {exc}") from exc
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise BuildError(f"{where}: not a YAML mapping")
+    return document
+
+
+async def kustomize_build(
+    root: Path, build_dir: Path, *, timeout: float = DEFAULT_BUILD_TIMEOUT
+) -> list[dict[str, Any]]:
+    """Build `build_dir` (inside the extracted artifact at `root`) into objects."""
+    await asyncio.to_thread(check_references, root, build_dir)
+    try:
+        binary = find_tool("kustomize")
+    except FileNotFoundError as exc:
+        raise BuildError(str(exc)) from exc
+    argv = [str(binary), "build", "--load-restrictor", "LoadRestrictionsRootOnly", str(build_dir)]
+    try:
+        result = await process.run(argv, cwd=build_dir, timeout=timeout)
+    except process.ProcessTimeout as exc:
+        raise BuildError(f"kustomize build timed out after {timeout:g}s") from exc
+    except process.ProcessFailed as exc:
+        detail = _relative_message(exc.stderr_tail, root)
+        raise BuildError(f"kustomize build failed: {detail}") from exc
+    except process.ProcessError as exc:
+        raise BuildError(f"kustomize build failed: {exc}") from exc
+    return await asyncio.to_thread(parse_manifests, result.stdout)
+
+
+def _relative_message(text: str, root: Path) -> str:
+    # Temp-dir paths mean nothing to the user: show paths relative to the artifact.
+    for prefix in {str(root.resolve()), str(root)}:
+        text = text.replace(prefix + "/", "").replace(prefix, ".")
+    return text.removeprefix("Error: ")
+
+
+def parse_manifests(data: bytes | str) -> list[dict[str, Any]]:
+    """Parse multi-document YAML into objects, refusing any without apiVersion/kind/name."""
+    try:
+        documents = list(yaml.load_all(data, Loader=_Loader))
+    except yaml.YAMLError as exc:
+        raise BuildError(f"failed to parse kustomize output: {exc}") from exc
+    objects: list[dict[str, Any]] = []
+    for document in documents:
+        if document is None:
+            continue
+        if not isinstance(document, dict):
+            raise BuildError(f"failed to decode Kubernetes object from: {document!r:.200}")
+        name = (document.get("metadata") or {}).get("name")
+        if not document.get("apiVersion") or not document.get("kind") or not name:
+            raise BuildError(
+                "failed to decode Kubernetes apiVersion, kind and name from: "
+                f"{yaml.safe_dump(document)[:200]}"
+            )
+        objects.append(document)
+    return objects

@@ -1,0 +1,56 @@
+"""`python -m source_controller`: reconcile Flux source objects and serve their artifacts."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from gotk_runtime import Manager, configure_logging
+
+from source_controller.artifact_server import ArtifactServer
+from source_controller.gitrepository import GitRepositoryReconciler
+from source_controller.options import parse_options
+from source_controller.storage import ArtifactStorage
+
+
+async def run(argv: Sequence[str] | None = None, *, handle_signals: bool = True) -> None:
+    options, storage_options = parse_options(argv)
+    configure_logging(options.log_level, options.log_encoding)
+    storage_options.path.mkdir(parents=True, exist_ok=True)
+    storage = ArtifactStorage(
+        storage_options.path,
+        storage_options.adv_addr,
+        retention_ttl=storage_options.retention_ttl,
+        retention_records=storage_options.retention_records,
+    )
+    manager = await Manager.connect(options)
+    manager.add_reconciler(GitRepositoryReconciler(manager.client, storage, manager.events))
+    # Only the leader serves: a standby answers 503 until it takes over (as Flux, which
+    # starts the file server on the leader only).
+    server = ArtifactServer(storage.root, serving=False)
+    host, _, port = storage_options.addr.rpartition(":")
+    await server.start(host or "0.0.0.0", int(port))
+    watcher = asyncio.create_task(_follow_leadership(manager, server))
+    try:
+        await manager.run(handle_signals=handle_signals)
+    finally:
+        watcher.cancel()
+        await server.stop()
+
+
+async def _follow_leadership(manager: Manager, server: ArtifactServer) -> None:
+    while True:
+        server.serving = manager.ready
+        await asyncio.sleep(0.2)
+
+
+def main() -> None:
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Sub-steps every source kind shares: checking storage and recording a stored artifact.
+
+Flux's source reconcilers all start with `reconcileStorage` (garbage-collect, drop an
+artifact from status that has disappeared from storage or no longer matches its digest)
+and end by recording the artifact and the ArtifactInStorage condition.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from gotk_api.conditions import (
+    ARTIFACT_IN_STORAGE,
+    ARTIFACT_OUTDATED,
+    NEW_REVISION_REASON,
+    STORAGE_OPERATION_FAILED,
+    SUCCEEDED_REASON,
+)
+from gotk_api.meta import Artifact
+from gotk_artifacts.errors import ArtifactError
+from gotk_runtime import Conditions, GenericError
+
+from source_controller.storage import ArtifactStorage, StorageError
+
+Obj = dict[str, Any]
+log = logging.getLogger(__name__)
+
+
+def current_artifact(obj: Obj) -> Obj | None:
+    artifact: Obj | None = (obj.get("status") or {}).get("artifact")
+    return artifact
+
+
+async def reconcile_storage(storage: ArtifactStorage, obj: Obj) -> None:
+    """Garbage-collect old artifacts and forget one that is gone from storage or corrupt."""
+    meta, conditions = obj["metadata"], Conditions(obj)
+    artifact = current_artifact(obj)
+    try:
+        await storage.garbage_collect(
+            obj["kind"],
+            meta["namespace"],
+            meta["name"],
+            current=artifact["path"] if artifact else None,
+        )
+    except StorageError as err:
+        # GC is housekeeping: report it but do not fail the reconcile over it (as Flux).
+        log.warning("garbage collection failed: %s", err)
+    if artifact is None:
+        conditions.delete(ARTIFACT_IN_STORAGE)
+        return
+    problem = ""
+    if not await storage.exists(artifact["path"]):
+        problem = "disappeared from storage"
+    else:
+        try:
+            await storage.verify(artifact["path"], artifact["digest"])
+        except ArtifactError:
+            problem = "no longer matches its digest"
+    if problem:
+        obj["status"].pop("artifact", None)
+        conditions.delete(ARTIFACT_IN_STORAGE)
+        conditions.mark_reconciling(f"building artifact: {problem}")
+        return
+    # The advertised address may have changed since the artifact was written.
+    artifact["url"] = storage.artifact_url(artifact["path"])
+    conditions.mark_true(
+        ARTIFACT_IN_STORAGE,
+        SUCCEEDED_REASON,
+        f"stored artifact for revision '{artifact['revision']}'",
+    )
+
+
+def mark_new_revision(obj: Obj, revision: str) -> bool:
+    """Note a revision that differs from the stored artifact's; return whether it does."""
+    artifact = current_artifact(obj)
+    if artifact is not None and artifact.get("revision") == revision:
+        return False
+    conditions = Conditions(obj)
+    message = f"new upstream revision '{revision}'"
+    conditions.mark_true(ARTIFACT_OUTDATED, NEW_REVISION_REASON, message)
+    conditions.mark_reconciling(f"building artifact: {message}")
+    return True
+
+
+def record_artifact(obj: Obj, artifact: Artifact) -> None:
+    """Put a freshly stored artifact in status and mark it in storage."""
+    status = obj.setdefault("status", {})
+    status["artifact"] = artifact.model_dump(mode="json", exclude_none=True)
+    conditions = Conditions(obj)
+    conditions.delete(ARTIFACT_OUTDATED)
+    conditions.delete(STORAGE_OPERATION_FAILED)
+    conditions.mark_true(
+        ARTIFACT_IN_STORAGE, SUCCEEDED_REASON, f"stored artifact for revision '{artifact.revision}'"
+    )
+
+
+def storage_failure(obj: Obj, err: StorageError | ArtifactError) -> GenericError:
+    """Record StorageOperationFailed for `err` and return the error the step raises."""
+    Conditions(obj).mark_true(STORAGE_OPERATION_FAILED, err.reason, str(err))
+    return GenericError(str(err), reason=err.reason)

@@ -1,0 +1,253 @@
+"""The GitRepository reconciler: storage → source → include → artifact, as Flux orders it.
+
+Each step reads and writes the raw object (conditions, status fields) and raises a
+gotk_runtime error carrying a Flux reason; the runtime patches the status once at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+from gotk_api.conditions import (
+    ARTIFACT_IN_STORAGE,
+    ARTIFACT_OUTDATED,
+    FETCH_FAILED,
+    GIT_OPERATION_FAILED_REASON,
+    INCLUDE_UNAVAILABLE,
+    INVALID_PROVIDER_CONFIGURATION_REASON,
+    NEW_ARTIFACT_EVENT_REASON,
+    SOURCE_VERIFIED,
+    STORAGE_OPERATION_FAILED,
+)
+from gotk_api.meta import parse_duration
+from gotk_api.source_git import GitRepository
+from gotk_artifacts.errors import ArtifactError
+from gotk_artifacts.ignore import source_ignore_matcher
+from gotk_runtime import (
+    Conditions,
+    EventRecorder,
+    GenericError,
+    KubeClient,
+    ReadySummary,
+    Reconciler,
+    Result,
+    Stalling,
+    patch_progress,
+)
+
+from source_controller import artifact_steps
+from source_controller.git import (
+    Commit,
+    GitAuth,
+    GitError,
+    GitRef,
+    RemoteHead,
+    auth_from_secret,
+    checkout,
+    parse_git_url,
+    proxy_from_secret,
+    remote_head,
+)
+from source_controller.include import ResolvedInclude, copy_includes, resolve_includes
+from source_controller.secrets import read_secret
+from source_controller.storage import ArtifactStorage, StorageError
+
+Obj = dict[str, Any]
+
+
+class GitRepositoryReconciler(Reconciler):
+    api_version: ClassVar[str] = GitRepository.api_version_string()
+    kind: ClassVar[str] = "GitRepository"
+    ready_summary: ClassVar[ReadySummary] = ReadySummary(
+        conditions=(
+            STORAGE_OPERATION_FAILED,
+            FETCH_FAILED,
+            INCLUDE_UNAVAILABLE,
+            ARTIFACT_OUTDATED,
+            ARTIFACT_IN_STORAGE,
+            SOURCE_VERIFIED,
+        ),
+        negative_polarity=(
+            STORAGE_OPERATION_FAILED,
+            FETCH_FAILED,
+            INCLUDE_UNAVAILABLE,
+            ARTIFACT_OUTDATED,
+        ),
+    )
+
+    def __init__(self, client: KubeClient, storage: ArtifactStorage, events: EventRecorder) -> None:
+        self.client = client
+        self.storage = storage
+        self.events = events
+
+    async def reconcile(self, obj: Obj) -> Result:
+        repo = GitRepository.model_validate(obj)
+        self._check_unsupported(repo)
+        await artifact_steps.reconcile_storage(self.storage, obj)
+        auth = await self._auth(repo, obj)
+        includes = await resolve_includes(self.client, repo, obj)
+        timeout = parse_duration(repo.spec.timeout)
+        ref = GitRef.from_spec(repo.spec.ref)
+
+        head = await self._remote_head(repo, ref, auth, timeout, obj)
+        if head is not None and self._up_to_date(obj, repo, head, includes):
+            revision = head.revision
+            return Result(message=f"stored artifact for revision '{revision}'", revision=revision)
+        if head is not None and artifact_steps.mark_new_revision(obj, head.revision):
+            await patch_progress(obj)
+
+        workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="gitrepository-"))
+        try:
+            tree = workdir / "tree"
+            commit = await self._checkout(repo, ref, auth, timeout, tree, obj)
+            artifact_steps.mark_new_revision(obj, commit.revision)
+            await copy_includes(self.storage, includes, tree)
+            await self._store(repo, obj, tree, commit, includes)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, workdir, True)
+        return Result(
+            message=f"stored artifact for revision '{commit.revision}'", revision=commit.revision
+        )
+
+    # -- steps -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_unsupported(repo: GitRepository) -> None:
+        if repo.spec.provider not in (None, "generic"):
+            raise Stalling(
+                f"spec.provider '{repo.spec.provider}' is not supported by gotk yet; "
+                "use a secretRef with credentials instead",
+                reason=INVALID_PROVIDER_CONFIGURATION_REASON,
+            )
+        if repo.spec.verify is not None:
+            raise Stalling(
+                "spec.verify (commit signature verification) is not supported by gotk yet",
+                reason=INVALID_PROVIDER_CONFIGURATION_REASON,
+            )
+
+    async def _auth(self, repo: GitRepository, obj: Obj) -> GitAuth:
+        try:
+            url = parse_git_url(repo.spec.url)
+            proxy = None
+            if repo.spec.proxy_secret_ref is not None:
+                proxy_data = await read_secret(
+                    self.client,
+                    repo.namespace,
+                    repo.spec.proxy_secret_ref.name,
+                    field="spec.proxySecretRef",
+                )
+                proxy = proxy_from_secret(proxy_data)
+            data = None
+            if repo.spec.secret_ref is not None:
+                data = await read_secret(
+                    self.client, repo.namespace, repo.spec.secret_ref.name, field="spec.secretRef"
+                )
+            return auth_from_secret(url, data, proxy=proxy)
+        except (GitError, GenericError) as err:
+            raise self._fetch_failed(obj, err) from None
+
+    async def _remote_head(
+        self, repo: GitRepository, ref: GitRef, auth: GitAuth, timeout: float, obj: Obj
+    ) -> RemoteHead | None:
+        try:
+            return await remote_head(repo.spec.url, ref, auth, timeout=timeout)
+        except GitError as err:
+            raise self._fetch_failed(obj, err) from None
+
+    @staticmethod
+    def _up_to_date(
+        obj: Obj, repo: GitRepository, head: RemoteHead, includes: list[ResolvedInclude]
+    ) -> bool:
+        """Flux skips the clone when the remote commit and every artifact input are unchanged."""
+        status = obj.get("status") or {}
+        artifact = status.get("artifact")
+        if not artifact or artifact.get("revision") != head.revision:
+            return False
+        spec = repo.spec
+        if status.get("observedIgnore") != spec.ignore:
+            return False
+        if bool(status.get("observedRecurseSubmodules")) != bool(spec.recurse_submodules):
+            return False
+        if (status.get("observedSparseCheckout") or None) != (spec.sparse_checkout or None):
+            return False
+        if (status.get("observedInclude") or None) != _include_spec(repo):
+            return False
+        stored = [a.get("digest") for a in status.get("includedArtifacts") or []]
+        return stored == [i.artifact.get("digest") for i in includes]
+
+    async def _checkout(
+        self, repo: GitRepository, ref: GitRef, auth: GitAuth, timeout: float, tree: Path, obj: Obj
+    ) -> Commit:
+        try:
+            commit = await checkout(
+                repo.spec.url,
+                ref,
+                tree,
+                auth,
+                timeout=timeout,
+                recurse_submodules=bool(repo.spec.recurse_submodules),
+                sparse_paths=repo.spec.sparse_checkout,
+            )
+        except GitError as err:
+            raise self._fetch_failed(obj, err) from None
+        Conditions(obj).delete(FETCH_FAILED)
+        return commit
+
+    async def _store(
+        self,
+        repo: GitRepository,
+        obj: Obj,
+        tree: Path,
+        commit: Commit,
+        includes: list[ResolvedInclude],
+    ) -> None:
+        try:
+            ignore = await asyncio.to_thread(source_ignore_matcher, tree, repo.spec.ignore)
+            stored = await self.storage.archive(
+                tree,
+                "GitRepository",
+                repo.namespace,
+                repo.name,
+                ignore=ignore,
+                filename=f"{commit.sha}.tar.gz",
+            )
+            await self.storage.set_latest(stored.path)
+        except (StorageError, ArtifactError) as err:
+            raise artifact_steps.storage_failure(obj, err) from None
+        previous = (artifact_steps.current_artifact(obj) or {}).get("digest")
+        artifact_steps.record_artifact(obj, stored.to_api(commit.revision))
+        status = obj["status"]
+        status["includedArtifacts"] = [i.artifact for i in includes] or None
+        status["observedIgnore"] = repo.spec.ignore
+        status["observedRecurseSubmodules"] = repo.spec.recurse_submodules or None
+        status["observedInclude"] = _include_spec(repo)
+        status["observedSparseCheckout"] = repo.spec.sparse_checkout or None
+        for key in [k for k, v in status.items() if v is None]:
+            del status[key]
+        if previous != stored.digest:
+            await self.events.normal(
+                obj,
+                NEW_ARTIFACT_EVENT_REASON,
+                f"stored artifact for commit '{commit.short_message or commit.sha}'",
+                revision=commit.revision,
+                metadata={"revision": commit.revision, "digest": stored.digest},
+            )
+
+    @staticmethod
+    def _fetch_failed(obj: Obj, err: GitError | GenericError) -> GenericError:
+        reason = err.reason or GIT_OPERATION_FAILED_REASON
+        Conditions(obj).mark_true(FETCH_FAILED, reason, str(err))
+        return GenericError(str(err), reason=reason)
+
+    async def finalize(self, obj: Obj) -> None:
+        meta = obj["metadata"]
+        await self.storage.remove_all("GitRepository", meta["namespace"], meta["name"])
+
+
+def _include_spec(repo: GitRepository) -> list[Obj] | None:
+    includes = repo.spec.include or []
+    return [i.model_dump(mode="json", exclude_none=True) for i in includes] or None
