@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from gotk_runtime import Manager, configure_logging
 
 from source_controller.artifact_server import ArtifactServer
-from source_controller.gitrepository import GitRepositoryReconciler
+from source_controller.kinds import source_reconcilers
 from source_controller.options import parse_options
 from source_controller.storage import ArtifactStorage
 
@@ -25,7 +25,8 @@ async def run(argv: Sequence[str] | None = None, *, handle_signals: bool = True)
         retention_records=storage_options.retention_records,
     )
     manager = await Manager.connect(options)
-    manager.add_reconciler(GitRepositoryReconciler(manager.client, storage, manager.events))
+    for reconciler in source_reconcilers(manager.client, storage, manager.events):
+        manager.add_reconciler(reconciler)
     # Only the leader serves: a standby answers 503 until it takes over (as Flux, which
     # starts the file server on the leader only).
     server = ArtifactServer(storage.root, serving=False)

@@ -1,0 +1,16 @@
+"""The source kinds this service reconciles, each with its reconciler."""
+
+from __future__ import annotations
+
+from gotk_runtime import EventRecorder, KubeClient, Reconciler
+
+from source_controller.gitrepository import GitRepositoryReconciler
+from source_controller.storage import ArtifactStorage
+
+
+def source_reconcilers(
+    client: KubeClient, storage: ArtifactStorage, events: EventRecorder
+) -> list[Reconciler]:
+    return [
+        GitRepositoryReconciler(client, storage, events),
+    ]
