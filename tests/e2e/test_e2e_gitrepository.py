@@ -351,3 +351,34 @@ async def test_deleting_the_object_removes_its_storage(
         return status == 404 and not directory.exists()
 
     await eventually(deleted)
+
+
+async def test_unchanged_commit_is_a_cheap_no_op(
+    cluster: ControlPlane,
+    namespace: str,
+    source_controller: RunningSourceController,
+    make_git_repo: Callable[..., GitRepo],
+    git_http_server: GitHTTPServer,
+) -> None:
+    """A reconcile that finds the same remote commit does not clone or re-archive."""
+    repo = make_git_repo()
+    repo.commit({"a.yaml": "1"})
+    await _create(cluster, namespace, _gitrepo("noop", git_http_server.url(repo)))
+    before = (await _ready(cluster, namespace, "noop"))["status"]["artifact"]
+    stored = source_controller.storage_path / before["path"]
+    mtime = stored.stat().st_mtime_ns
+    status, _ = await cluster.request(
+        "PATCH",
+        f"{GROUP}/namespaces/{namespace}/gitrepositories/noop",
+        {"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "again"}}},
+        content_type="application/merge-patch+json",
+    )
+    assert status == 200
+
+    async def handled() -> Obj | None:
+        obj = await _get(cluster, namespace, "noop")
+        return obj if obj["status"].get("lastHandledReconcileAt") == "again" else None
+
+    after = (await eventually(handled))["status"]["artifact"]
+    assert after == before
+    assert stored.stat().st_mtime_ns == mtime

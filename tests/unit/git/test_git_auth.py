@@ -102,7 +102,8 @@ async def test_bearer_token_authenticates_and_a_wrong_one_is_not_echoed(
     token = git_credentials["bearerToken"]
     good = auth_from_secret(parse_git_url(url), {"bearerToken": token.encode()})
     head = await remote_head(url, None, good, timeout=TIMEOUT)
-    assert head is not None and head.sha == repo.git("rev-parse", "HEAD")
+    assert head is not None
+    assert head.sha == repo.git("rev-parse", "HEAD")
 
     wrong = "tok-not-the-right-one"
     bad = auth_from_secret(parse_git_url(url), {"bearerToken": wrong.encode()})
@@ -140,7 +141,8 @@ async def test_mtls_client_certificate_from_the_secret_is_presented(
         "tls.key": git_tls.client_key_pem,
     }
     head = await remote_head(url, None, auth_from_secret(parse_git_url(url), data), timeout=TIMEOUT)
-    assert head is not None and head.sha == repo.git("rev-parse", "HEAD")
+    assert head is not None
+    assert head.sha == repo.git("rev-parse", "HEAD")
 
 
 async def test_ssh_with_an_encrypted_identity_and_its_password(
@@ -189,16 +191,18 @@ async def test_ssh_host_key_mismatch_is_refused(
     with pytest.raises(HostKeyVerificationFailed) as caught:
         await remote_head(url, None, auth_from_secret(parse_git_url(url), data), timeout=TIMEOUT)
     assert caught.value.reason == "GitOperationFailed"
-    assert git_ssh_server.commands == [] or all(
-        repo.path not in c for c in git_ssh_server.commands
-    )
+    assert git_ssh_server.commands == [] or all(repo.path not in c for c in git_ssh_server.commands)
 
 
 async def test_ssh_host_missing_from_known_hosts_is_refused(
     git_ssh_server: GitSSHServer, ssh_secret_data: dict[str, bytes], repo: GitRepo
 ) -> None:
     url = git_ssh_server.url(repo)
-    data = {**ssh_secret_data, "known_hosts": b"[127.0.0.1]:1 " + b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"}
+    data = {
+        **ssh_secret_data,
+        "known_hosts": b"[127.0.0.1]:1 "
+        + b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n",
+    }
     with pytest.raises(HostKeyVerificationFailed):
         await remote_head(url, None, auth_from_secret(parse_git_url(url), data), timeout=TIMEOUT)
 

@@ -33,7 +33,9 @@ def remote(
 ) -> Remote:
     kind = request.param
     if kind == "file":
-        return Remote(kind, lambda r: r.file_url, lambda u: auth_from_secret(parse_git_url(u), None))
+        return Remote(
+            kind, lambda r: r.file_url, lambda u: auth_from_secret(parse_git_url(u), None)
+        )
     if kind == "http":
         server: GitHTTPServer = request.getfixturevalue("git_http_server")
         return Remote(kind, server.url, lambda u: auth_from_secret(parse_git_url(u), None))
@@ -193,6 +195,7 @@ async def test_remote_head_sees_a_new_commit(remote: Remote, repo: GitRepo) -> N
     before = await remote_head(url, GitRef(branch="master"), remote.auth(url), timeout=TIMEOUT)
     sha = repo.commit({"new.txt": "n\n"}, "new")
     after = await remote_head(url, GitRef(branch="master"), remote.auth(url), timeout=TIMEOUT)
-    assert before is not None and after is not None
+    assert before is not None
+    assert after is not None
     assert before.sha != after.sha
     assert after.revision == f"master@sha1:{sha}"

@@ -76,7 +76,7 @@ async def test_semver_without_a_matching_tag_says_so(
     git_http_server: GitHTTPServer, repo: GitRepo, tmp_path: Path
 ) -> None:
     url = git_http_server.url(repo)
-    with pytest.raises(NoMatchingTag, match="no match found for semver: >=1.0.0"):
+    with pytest.raises(NoMatchingTag, match=r"no match found for semver: >=1\.0\.0"):
         await checkout(url, GitRef(semver=">=1.0.0"), tmp_path / "co", timeout=TIMEOUT)
 
 
@@ -116,9 +116,9 @@ async def test_missing_repository_over_http_and_ssh(
 
 @pytest.mark.parametrize("scheme", ["http", "ssh"])
 async def test_unreachable_host_fails_with_remote_unreachable(
-    unused_local_port: int, ssh_secret_data: dict[str, bytes], scheme: str
+    git_closed_port: int, ssh_secret_data: dict[str, bytes], scheme: str
 ) -> None:
-    url = f"{scheme}://127.0.0.1:{unused_local_port}/repo.git"
+    url = f"{scheme}://127.0.0.1:{git_closed_port}/repo.git"
     auth = auth_from_secret(parse_git_url(url), ssh_secret_data if scheme == "ssh" else None)
     with pytest.raises(RemoteUnreachable) as caught:
         await remote_head(url, None, auth, timeout=TIMEOUT)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import pytest
@@ -34,10 +33,16 @@ async def _wait_gone(pid: int) -> bool:
     return False
 
 
+def _pid_in(path: Path) -> int | None:
+    text = path.read_text().strip() if path.exists() else ""
+    return int(text) if text else None
+
+
 async def _read_pid(path: Path) -> int:
     for _ in range(200):
-        if path.exists() and path.read_text().strip():
-            return int(path.read_text())
+        pid = _pid_in(path)
+        if pid is not None:
+            return pid
         await asyncio.sleep(0.02)
     raise AssertionError("the child never wrote its grandchild's pid")
 
@@ -91,7 +96,8 @@ async def test_failure_message_has_exit_code_and_redacted_stderr_tail() -> None:
     assert "exited 3" in str(error)
     assert "denied for ***" in error.stderr_tail
     assert "https://***@host/x" in error.stderr_tail
-    assert secret not in str(error) and "bob:pw" not in str(error)
+    assert secret not in str(error)
+    assert "bob:pw" not in str(error)
 
 
 async def test_check_false_returns_the_failure() -> None:
@@ -111,12 +117,16 @@ async def test_environment_is_minimal_plus_what_the_caller_passes(
     result = await run(["env"], env={"EXTRA": "1"}, timeout=10)
     names = {line.split("=", 1)[0] for line in result.stdout.decode().splitlines()}
     assert names <= {"PATH", "HOME", "LANG", "EXTRA", "PWD", "SHLVL", "_"}
-    assert "EXTRA" in names and "GOTK_LEAKY_SECRET" not in names
+    assert "EXTRA" in names
+    assert "GOTK_LEAKY_SECRET" not in names
 
 
 def test_minimal_env_defaults() -> None:
     env = minimal_env({"A": "b"})
-    assert env["LANG"] == "C" and env["A"] == "b" and "PATH" in env and "HOME" in env
+    assert env["LANG"] == "C"
+    assert env["A"] == "b"
+    assert "PATH" in env
+    assert "HOME" in env
     assert set(env) == {"PATH", "HOME", "LANG", "A"}
 
 

@@ -22,9 +22,12 @@ def superproject(make_git_repo: Callable[..., GitRepo]) -> tuple[GitRepo, GitRep
     return top, sub
 
 
-def _url_and_auth(
-    kind: str, repo: GitRepo, request: pytest.FixtureRequest
+@pytest.fixture(params=["file", "http", "ssh"])
+def superproject_access(
+    superproject: tuple[GitRepo, GitRepo], request: pytest.FixtureRequest
 ) -> tuple[str, GitAuth]:
+    """The superproject's URL and working credentials on each transport."""
+    kind, repo = request.param, superproject[0]
     if kind == "file":
         url = repo.file_url
         return url, auth_from_secret(parse_git_url(url), None)
@@ -39,15 +42,13 @@ def _url_and_auth(
     return url, auth_from_secret(parse_git_url(url), request.getfixturevalue("ssh_secret_data"))
 
 
-@pytest.mark.parametrize("kind", ["file", "http", "ssh"])
 async def test_submodules_are_checked_out_only_when_asked(
     superproject: tuple[GitRepo, GitRepo],
+    superproject_access: tuple[str, GitAuth],
     tmp_path: Path,
-    request: pytest.FixtureRequest,
-    kind: str,
 ) -> None:
     top, _ = superproject
-    url, auth = _url_and_auth(kind, top, request)
+    url, auth = superproject_access
 
     plain = await checkout(url, GitRef(), tmp_path / "plain", auth, timeout=TIMEOUT)
     assert not (tmp_path / "plain" / "vendor" / "lib" / "lib.txt").exists()
@@ -63,9 +64,7 @@ async def test_sparse_checkout_materialises_only_the_given_directories(
     make_git_repo: Callable[..., GitRepo], git_http_server: GitHTTPServer, tmp_path: Path
 ) -> None:
     repo = make_git_repo()
-    repo.commit(
-        {"apps/a.yaml": "a\n", "infra/b.yaml": "b\n", "docs/c.md": "c\n", "top.txt": "t\n"}
-    )
+    repo.commit({"apps/a.yaml": "a\n", "infra/b.yaml": "b\n", "docs/c.md": "c\n", "top.txt": "t\n"})
     url = git_http_server.url(repo)
     commit = await checkout(
         url, None, tmp_path / "co", timeout=TIMEOUT, sparse_paths=["./apps", "infra/"]

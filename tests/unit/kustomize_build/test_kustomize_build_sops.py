@@ -17,6 +17,7 @@ from kustomize_controller.build import (
     build_kustomization,
     is_encrypted_secret,
 )
+from kustomize_controller.build.sops_formats import Format, SopsYamlLoader
 
 SECRET = """\
 apiVersion: v1
@@ -64,7 +65,8 @@ async def test_age_encrypted_secret_object_is_decrypted(
 ) -> None:
     encrypted = load(sops_encrypt(SECRET.encode(), ".yaml", age=[age_key.recipient], args=args))
     assert "ENC[" in encrypted["stringData"]["password"]
-    assert is_encrypted_secret(encrypted)
+    # With everything encrypted, even apiVersion and kind are ciphertext.
+    assert is_encrypted_secret(encrypted) is (args == DATA_ONLY)
     plain = await decrypt(age_keys(age_key), encrypted)
     assert plain == yaml.safe_load(SECRET)
     assert not is_encrypted_secret(plain)
@@ -92,7 +94,9 @@ async def test_file_encrypted_for_two_recipients_opens_with_either(
 async def test_wrong_key_is_a_clear_error(
     sops_encrypt: SopsEncrypt, age_key: AgeKey, other_age_key: AgeKey
 ) -> None:
-    encrypted = load(sops_encrypt(SECRET.encode(), ".yaml", age=[age_key.recipient]))
+    encrypted = load(
+        sops_encrypt(SECRET.encode(), ".yaml", age=[age_key.recipient], args=DATA_ONLY)
+    )
     with pytest.raises(DecryptionError, match=r"Secret/db.*no matching private key") as info:
         await decrypt(age_keys(other_age_key), encrypted)
     assert info.value.reason == "BuildFailed"
@@ -128,6 +132,9 @@ spec:
   list: [1, two, 3.5, false]
   nested: {deep: {value: "x"}}
   kept_unencrypted: 7
+  yaml11_bool: yes
+  switch: on
+  hex: 0x1F
 """
 
 
@@ -142,12 +149,11 @@ async def test_typed_values_decrypt_and_pass_the_mac_check(
     encrypted = sops_encrypt(TYPED.encode(), ".yaml", age=[age_key.recipient], args=args)
     async with SopsDecryptor(age_keys(age_key)) as decryptor:
         plain = await decryptor.decrypt_file_data(encrypted, *_yaml_formats())
-    assert yaml.safe_load(plain) == yaml.safe_load(TYPED)
+    as_sops_reads_it = SopsYamlLoader
+    assert yaml.load(plain, Loader=as_sops_reads_it) == yaml.load(TYPED, Loader=as_sops_reads_it)
 
 
-def _yaml_formats() -> tuple[Any, Any]:
-    from kustomize_controller.build.sops_formats import Format
-
+def _yaml_formats() -> tuple[Format, Format]:
     return Format.YAML, Format.YAML
 
 

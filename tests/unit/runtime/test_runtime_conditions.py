@@ -268,8 +268,14 @@ def test_only_spec_changes_requests_and_deletions_enqueue(
     assert should_enqueue(event, new, old) is expected
 
 
-def test_status_diff_is_a_top_level_merge_patch() -> None:
-    before = {"a": 1, "b": [1], "gone": "x"}
-    after = {"a": 1, "b": [1, 2], "new": True}
-    assert status_diff(before, after) == {"b": [1, 2], "new": True, "gone": None}
+def test_status_diff_is_a_merge_patch_that_removes_nested_keys() -> None:
+    before = {"a": 1, "b": [1], "gone": "x", "data": {"keep": "1", "drop": "2"}}
+    after = {"a": 1, "b": [1, 2], "new": True, "data": {"keep": "1", "add": "3"}}
+    assert status_diff(before, after) == {
+        "b": [1, 2],
+        "new": True,
+        "gone": None,
+        "data": {"drop": None, "add": "3"},
+    }
     assert status_diff(after, after) == {}
+    assert status_diff({}, {"n": None}) == {"n": None}

@@ -6,103 +6,23 @@ of the ConfigMap named by ``spec.configMap`` into ``status.data``.
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict
-from typing import Any, ClassVar
+import asyncio
+import itertools
+from typing import Any
 
 import aiohttp
-from fixtures.runtime import eventually, running, runtime_options
-from gotk_runtime import (
-    Conditions,
-    GenericError,
-    KubeClient,
-    Manager,
-    NotFound,
-    ReadySummary,
-    Reconciler,
-    Resource,
-    Result,
-    Stalling,
-    Waiting,
-    patch_progress,
+from fixtures.runtime import (
+    configmap,
+    eventually,
+    ready,
+    running,
+    widget,
+    widget_manager,
 )
+from gotk_runtime import Conditions, KubeClient, Manager, NotFound, Resource
 from gotk_runtime.kube import CONFIG_MAPS, EVENTS
 
 Obj = dict[str, Any]
-COPIED = "ConfigMapCopied"
-
-
-class WidgetReconciler(Reconciler):
-    api_version = "test.gotk.io/v1"
-    kind = "Widget"
-    ready_summary: ClassVar[ReadySummary] = ReadySummary(conditions=(COPIED,))
-
-    def __init__(self, client: KubeClient) -> None:
-        self.client = client
-        self.calls: list[tuple[str, int]] = []
-        self.attempts: dict[str, list[float]] = defaultdict(list)
-        self.finalized: list[str] = []
-
-    async def reconcile(self, obj: Obj) -> Result:
-        meta, spec = obj["metadata"], obj.get("spec") or {}
-        self.calls.append((meta["name"], meta["generation"]))
-        self.attempts[meta["name"]].append(time.monotonic())
-        if spec.get("stall"):
-            raise Stalling("spec.stall is set: nothing to do until it changes", reason="Invalid")
-        if len(self.attempts[meta["name"]]) <= spec.get("failTimes", 0):
-            raise GenericError("simulated failure", reason="SimulatedFailure")
-        conditions = Conditions(obj)
-        conditions.mark_unknown(COPIED, "Progressing", "copying")
-        await patch_progress(obj)
-        try:
-            source = await self.client.get(CONFIG_MAPS, spec["configMap"], meta["namespace"])
-        except NotFound:
-            conditions.delete(COPIED)
-            raise Waiting(
-                f"ConfigMap {spec['configMap']!r} not found",
-                requeue_after=0.5,
-                reason="DependencyNotReady",
-            ) from None
-        obj["status"]["data"] = source.get("data") or {}
-        revision = source["metadata"]["resourceVersion"]
-        message = f"copied {len(obj['status']['data'])} keys from revision {revision}"
-        conditions.mark_true(COPIED, "Succeeded", message)
-        return Result(revision=revision)
-
-    async def finalize(self, obj: Obj) -> None:
-        self.finalized.append(obj["metadata"]["name"])
-
-
-def widget(namespace: str, name: str, **spec: Any) -> Obj:
-    return {
-        "apiVersion": "test.gotk.io/v1",
-        "kind": "Widget",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {"interval": "10m", **spec},
-    }
-
-
-def configmap(namespace: str, name: str, **data: str) -> Obj:
-    return {"metadata": {"name": name, "namespace": namespace}, "data": data}
-
-
-def ready(obj: Obj) -> Obj:
-    return Conditions(obj).get("Ready") or {}
-
-
-def widget_manager(kube: KubeClient, namespace: str) -> tuple[Manager, WidgetReconciler]:
-    manager = Manager(runtime_options(namespace), kube)
-    reconciler = WidgetReconciler(kube)
-    manager.add_reconciler(reconciler)
-
-    def configmap_changed(event: str, obj: Obj, old: Obj | None) -> None:
-        controller = manager.controllers["Widget"]
-        for item in controller.informer:
-            if item["spec"].get("configMap") == obj["metadata"]["name"]:
-                controller.enqueue(f"{item['metadata']['namespace']}/{item['metadata']['name']}")
-
-    manager.watch("v1", "ConfigMap", configmap_changed)
-    return manager, reconciler
 
 
 async def events_for(kube: KubeClient, namespace: str, name: str) -> list[Obj]:
@@ -272,7 +192,7 @@ async def test_generic_errors_retry_with_growing_backoff_then_recover(
         obj = await eventually(recovered)
         assert Conditions(obj).get("Reconciling") is None
         attempts = reconciler.attempts["w"]
-        gaps = [later - earlier for earlier, later in zip(attempts, attempts[1:], strict=False)]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(attempts)]
         assert len(attempts) == 4
         # min-retry-delay is 0.2 s in tests: 0.2, 0.4, 0.8 (plus reconcile time)
         assert gaps[0] >= 0.18
@@ -303,7 +223,7 @@ async def test_waiting_error_requeues_until_the_dependency_exists(
 
         async def copied() -> bool:
             obj = await kube.get(widget_crd, "w", namespace)
-            return obj.get("status", {}).get("data") == {"x": "y"}
+            return bool(obj.get("status", {}).get("data") == {"x": "y"})
 
         await eventually(copied)
 
@@ -313,6 +233,4 @@ async def _synced(manager: Manager) -> bool:
 
 
 async def _settle(seconds: float = 0.5) -> None:
-    import asyncio
-
     await asyncio.sleep(seconds)

@@ -26,8 +26,20 @@ _current: contextvars.ContextVar[StatusPatcher | None] = contextvars.ContextVar(
 
 
 def status_diff(before: Obj, after: Obj) -> Obj:
-    """A JSON merge patch turning ``before`` into ``after`` at the top level of status."""
-    patch: Obj = {key: value for key, value in after.items() if before.get(key) != value}
+    """The JSON merge patch (RFC 7386) that turns ``before`` into ``after``.
+
+    Nested objects are diffed key by key (a merge patch merges them, so a key missing from
+    the patch would survive); lists and scalars are replaced whole.
+    """
+    patch: Obj = {}
+    for key, value in after.items():
+        old = before.get(key)
+        if old == value and key in before:
+            continue
+        if isinstance(old, dict) and isinstance(value, dict):
+            patch[key] = status_diff(old, value)
+        else:
+            patch[key] = value
     patch.update({key: None for key in before if key not in after})
     return patch
 

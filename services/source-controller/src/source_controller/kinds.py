@@ -5,6 +5,7 @@ from __future__ import annotations
 from gotk_runtime import EventRecorder, KubeClient, Reconciler
 
 from source_controller.gitrepository import GitRepositoryReconciler
+from source_controller.ocirepository import OCIRepositoryReconciler
 from source_controller.storage import ArtifactStorage
 
 
@@ -13,4 +14,5 @@ def source_reconcilers(
 ) -> list[Reconciler]:
     return [
         GitRepositoryReconciler(client, storage, events),
+        OCIRepositoryReconciler(client, storage, events),
     ]

@@ -143,7 +143,8 @@ class SopsDecryptor:
         if b"sops" not in data:
             return
         try:
-            docs = [d for d in yaml.safe_load_all(data) if isinstance(d, dict)]
+            loaded = yaml.load_all(data, Loader=sops_formats.SopsYamlLoader)
+            docs = [d for d in loaded if isinstance(d, dict)]
         except yaml.YAMLError:
             return  # kustomize reports malformed manifests with a better message
         encrypted = [d for d in docs if is_sops_encrypted(d) and not is_decryption_disabled(d)]

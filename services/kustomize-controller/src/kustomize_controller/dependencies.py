@@ -1,0 +1,69 @@
+"""`spec.dependsOn`: every dependency must exist, be reconciled at its latest generation and
+be Ready; one built from the same source must have applied the same revision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gotk_api.conditions import DEPENDENCY_NOT_READY_REASON, INVALID_CEL_EXPRESSION_REASON
+from gotk_api.kustomize import Kustomization
+from gotk_runtime import KubeClient, NotFound, Resource, Stalling, Waiting
+
+from kustomize_controller.source import SourceArtifact, format_duration, same_revision
+
+Obj = dict[str, Any]
+
+KUSTOMIZATIONS = Resource(
+    Kustomization.GROUP, Kustomization.VERSION, "kustomizations", "Kustomization", True
+)
+
+
+class DependencyNotReady(Waiting):
+    reason = DEPENDENCY_NOT_READY_REASON
+
+
+async def check_dependencies(
+    client: KubeClient, ks: Kustomization, artifact: SourceArtifact, requeue_after: float
+) -> None:
+    """Return when every dependency is ready; raise ``DependencyNotReady`` otherwise."""
+    for dep_ref in ks.spec.depends_on or ():
+        if dep_ref.ready_expr:
+            raise Stalling(
+                f"dependency '{dep_ref.name}': readyExpr (CEL) is not supported by gotk yet",
+                reason=INVALID_CEL_EXPRESSION_REASON,
+            )
+        namespace = dep_ref.namespace or ks.namespace
+        where = f"{namespace}/{dep_ref.name}"
+        try:
+            dep = await client.get(KUSTOMIZATIONS, dep_ref.name, namespace)
+        except NotFound:
+            raise _not_ready(f"dependency '{where}' not found", requeue_after) from None
+        status = dep.get("status") or {}
+        conditions = status.get("conditions") or []
+        if not conditions or dep["metadata"].get("generation") != status.get("observedGeneration"):
+            raise _not_ready(f"dependency '{where}' is not ready", requeue_after)
+        ready: Obj = next((c for c in conditions if c.get("type") == "Ready"), {})
+        if ready.get("status") != "True":
+            raise _not_ready(f"dependency '{where}' is not ready", requeue_after)
+        if _same_source(dep, ks) and not same_revision(
+            artifact.revision, status.get("lastAppliedRevision")
+        ):
+            raise _not_ready(f"dependency '{where}' revision is not up to date", requeue_after)
+
+
+def _same_source(dep: Obj, ks: Kustomization) -> bool:
+    ref = (dep.get("spec") or {}).get("sourceRef") or {}
+    dep_namespace = ref.get("namespace") or dep["metadata"].get("namespace")
+    return (
+        ref.get("kind") == ks.spec.source_ref.kind
+        and ref.get("name") == ks.spec.source_ref.name
+        and dep_namespace == ks.get_source_namespace()
+    )
+
+
+def _not_ready(message: str, requeue_after: float) -> DependencyNotReady:
+    return DependencyNotReady(message, requeue_after=requeue_after)
+
+
+def retry_message(requeue_after: float) -> str:
+    return f"Dependencies do not meet ready condition, retrying in {format_duration(requeue_after)}"

@@ -1,0 +1,76 @@
+"""kustomize-controller's flags: the shared runtime flags plus Flux's kustomize-controller flags."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gotk_runtime import RuntimeOptions, runtime_flags
+from gotk_runtime.flags import go_bool, go_duration
+
+CONTROLLER_NAME = "kustomize-controller"
+
+
+@dataclass(frozen=True, slots=True)
+class KustomizeOptions:
+    requeue_dependency: float = 30.0
+    no_cross_namespace_refs: bool = False
+    no_remote_bases: bool = False
+    default_service_account: str = ""
+    http_retry: int = 9
+    strict_substitutions: bool = False
+
+
+def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, KustomizeOptions]:
+    parser = runtime_flags(concurrent=4)
+    parser.prog = "python -m kustomize_controller"
+    add = parser.add_argument
+
+    def flag_bool(name: str, help_: str) -> None:
+        add(name, type=go_bool, nargs="?", const=True, default=False, metavar="BOOL", help=help_)
+
+    add(
+        "--requeue-dependency",
+        type=go_duration,
+        default=30.0,
+        metavar="DURATION",
+        help="how long to wait before retrying when a source or dependency is not ready",
+    )
+    flag_bool(
+        "--no-cross-namespace-refs",
+        "refuse sourceRefs to another namespace (multi-tenancy lock-down)",
+    )
+    flag_bool(
+        "--no-remote-bases",
+        "refuse remote kustomize bases (gotk refuses them whatever this says)",
+    )
+    add(
+        "--default-service-account",
+        default="",
+        help="service account impersonated when a Kustomization sets no serviceAccountName",
+    )
+    add("--http-retry", type=int, default=9, help="retries of a failed artifact download")
+    add(
+        "--feature-gates",
+        default="",
+        help="comma-separated Name=bool pairs; only StrictPostBuildSubstitutions is honoured",
+    )
+    args = parser.parse_args(argv)
+    gates = _feature_gates(args.feature_gates)
+    options = KustomizeOptions(
+        requeue_dependency=args.requeue_dependency,
+        no_cross_namespace_refs=args.no_cross_namespace_refs,
+        no_remote_bases=args.no_remote_bases,
+        default_service_account=args.default_service_account,
+        http_retry=args.http_retry,
+        strict_substitutions=gates.get("StrictPostBuildSubstitutions", False),
+    )
+    return RuntimeOptions.from_args(args, CONTROLLER_NAME), options
+
+
+def _feature_gates(text: str) -> dict[str, bool]:
+    gates: dict[str, bool] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, value = item.partition("=")
+        gates[name.strip()] = go_bool(value.strip() or "true")
+    return gates

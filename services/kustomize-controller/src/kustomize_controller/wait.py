@@ -1,0 +1,74 @@
+"""Wait for a set of objects to become Current (kstatus), polling the API server.
+
+Like fluxcd/pkg ssa's WaitForSet: done when every object is Current; with ``fail_fast``
+stop as soon as one is Failed; stop early when every object is either Current or Failed;
+on timeout report each object not yet Current with its last status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from gotk_runtime import KubeClient, KubeError, NoKindMatch, NotFound
+
+from kustomize_controller.health import Status, StatusResult, compute_status
+from kustomize_controller.inventory import ObjectRef
+
+
+class WaitError(Exception):
+    """Some objects did not become Current; the message lists them with their status."""
+
+
+async def wait_for_set(
+    client: KubeClient,
+    refs: Sequence[ObjectRef],
+    *,
+    timeout: float,
+    interval: float = 5.0,
+    fail_fast: bool = True,
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: dict[ObjectRef, StatusResult | None] = {}
+    while True:
+        results = await asyncio.gather(*(_status(client, ref) for ref in refs))
+        last = dict(zip(refs, results, strict=True))
+        statuses = {r.status for r in results if r is not None}
+        unknown = any(r is None for r in results)
+        if not unknown and statuses <= {Status.CURRENT}:
+            return
+        failed = Status.FAILED in statuses
+        if (fail_fast and failed) or (not unknown and statuses <= {Status.CURRENT, Status.FAILED}):
+            raise WaitError(
+                _message("failed early due to stalled resources", last, timed_out=False)
+            )
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise WaitError(_message("timeout waiting for", last, timed_out=True))
+        await asyncio.sleep(min(interval, remaining))
+
+
+async def _status(client: KubeClient, ref: ObjectRef) -> StatusResult | None:
+    """The object's kstatus, or None when it cannot be read (unknown kind, API error)."""
+    try:
+        resource = await client.discovery.resource_for(ref.api_version, ref.kind)
+        live = await client.get(resource, ref.name, ref.namespace or None)
+    except NoKindMatch:
+        return None
+    except NotFound:
+        return compute_status(None)
+    except KubeError:
+        return None
+    return compute_status(live)
+
+
+def _message(prefix: str, last: dict[ObjectRef, StatusResult | None], *, timed_out: bool) -> str:
+    problems: list[str] = []
+    for ref, result in last.items():
+        if result is None:
+            problems.append(f"can't determine status for {ref}")
+        elif result.status is Status.FAILED or (timed_out and result.status is not Status.CURRENT):
+            detail = f": {result.message}" if result.message else ""
+            problems.append(f"{ref} status: '{result.status.value}'{detail}")
+    return f"{prefix}: [{', '.join(problems)}]"
