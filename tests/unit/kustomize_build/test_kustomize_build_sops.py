@@ -31,6 +31,7 @@ stringData:
 data:
   token: c2VjcmV0LXRva2Vu
 """
+ENV_FILE = b"# database login\nUSER=admin\nPASS=s3cr3t\nMULTI=a\\nb\n"
 DATA_ONLY = ["--encrypted-regex", "^(data|stringData)$"]
 
 
@@ -229,7 +230,7 @@ async def test_secret_generator_sources_are_decrypted_before_the_build(
     tmp_path: Path, sops_encrypt: SopsEncrypt, age_key: AgeKey, pgp_key: PgpKey
 ) -> None:
     recipients = {"age": [age_key.recipient]}
-    write(tmp_path / "app.env", sops_encrypt(b"USER=admin\nPASS=s3cr3t\n", ".env", **recipients))
+    write(tmp_path / "app.env", sops_encrypt(ENV_FILE, ".env", **recipients))
     write(tmp_path / "config.yaml", sops_encrypt(b"token: abc\nlevel: 3\n", ".yaml", **recipients))
     write(
         tmp_path / "cert.txt",
@@ -253,6 +254,8 @@ async def test_secret_generator_sources_are_decrypted_before_the_build(
     (secret,) = await build_kustomization(tmp_path, spec(), decryption_keys=keys)
     data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
     assert data["USER"] == "admin"
+    # sops writes newlines in dotenv values as `\n`; kustomize keeps them literally (as Flux).
+    assert data["MULTI"] == "a\\nb"
     assert data["PASS"] == "s3cr3t"
     assert yaml.safe_load(data["config.yaml"]) == {"token": "abc", "level": 3}
     assert data["tls.crt"] == "-----BEGIN CERT-----\n"

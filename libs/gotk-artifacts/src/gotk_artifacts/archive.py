@@ -10,10 +10,12 @@ carries no name and mtime 0. The digest therefore depends on paths and content o
 from __future__ import annotations
 
 import asyncio
-import gzip
 import os
+import queue
 import stat
 import tarfile
+import threading
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +42,7 @@ ARCHIVE_EXEC_MODE: Final = 0o700
 ARCHIVE_DIR_MODE: Final = 0o750
 GZIP_LEVEL: Final = 6  # Go's gzip.DefaultCompression, and gzip(1)'s default
 _COPY_BUFFER: Final = 1 << 20
+_PIPE_CHUNK: Final = 1 << 20
 
 IgnoreFilter = Callable[[str, bool], bool]
 """`(relative posix path, is_dir) -> True` to leave the entry out of the archive."""
@@ -90,24 +93,86 @@ def write_tar_gz(
 ) -> int:
     """Stream the deterministic tar.gz of `src_dir` into `out`; return the entry count."""
     prune = isinstance(ignore, IgnoreMatcher) and ignore.prunes_excluded_dirs
-    with (
-        gzip.GzipFile(filename="", mode="wb", fileobj=out, compresslevel=GZIP_LEVEL, mtime=0) as gz,
-        tarfile.TarFile(
-            fileobj=gz,
+    gz = _GzipPipe(out, GZIP_LEVEL)
+    try:
+        with tarfile.TarFile(
+            fileobj=gz,  # type: ignore[arg-type]
             mode="w",
             format=tarfile.PAX_FORMAT,
             encoding="utf-8",
             copybufsize=_COPY_BUFFER,
-        ) as tar,
-    ):
-        count = 0
-        for rel, abs_path, is_dir in _walk(src_dir, ignore, prune):
-            if is_dir:
-                tar.addfile(_header(rel + "/", tarfile.DIRTYPE, ARCHIVE_DIR_MODE, 0))
-            else:
-                _add_file(tar, rel, abs_path)
-            count += 1
+        ) as tar:
+            count = 0
+            for rel, abs_path, is_dir in _walk(src_dir, ignore, prune):
+                if is_dir:
+                    tar.addfile(_header(rel + "/", tarfile.DIRTYPE, ARCHIVE_DIR_MODE, 0))
+                else:
+                    _add_file(tar, rel, abs_path)
+                count += 1
+    except BaseException:
+        gz.abort()
+        raise
+    gz.finish()
     return count
+
+
+class _GzipPipe:
+    """A write-only sink that gzips on a worker thread.
+
+    zlib and sha256 release the GIL, so compressing (and hashing, in `out`) overlaps with
+    reading the source files — what makes `tar czf`, with its separate gzip process, fast.
+    zlib's own gzip wrapper writes mtime 0 and no file name.
+    """
+
+    def __init__(self, out: IO[bytes] | AtomicWriter, level: int) -> None:
+        self._out = out
+        self._level = level
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self._buffer = bytearray()
+        self._position = 0
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._compress, name="gotk-gzip", daemon=True)
+        self._thread.start()
+
+    def write(self, data: bytes) -> int:
+        self._buffer += data
+        self._position += len(data)
+        if len(self._buffer) >= _PIPE_CHUNK:
+            self._flush_buffer()
+        return len(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def finish(self) -> None:
+        self._flush_buffer()
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def abort(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _flush_buffer(self) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._buffer:
+            self._queue.put(bytes(self._buffer))
+            self._buffer.clear()
+
+    def _compress(self) -> None:
+        compressor = zlib.compressobj(self._level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        try:
+            while (chunk := self._queue.get()) is not None:
+                self._out.write(compressor.compress(chunk))
+            self._out.write(compressor.flush())
+        except BaseException as exc:
+            self._error = exc
+            # Keep consuming so the producer never blocks on a full queue.
+            while self._queue.get() is not None:
+                pass
 
 
 def _walk(root: Path, ignore: IgnoreFilter | None, prune: bool) -> Iterator[tuple[str, str, bool]]:

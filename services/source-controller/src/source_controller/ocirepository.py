@@ -64,6 +64,7 @@ from source_controller.oci import (
     validate_tag,
 )
 from source_controller.oci.reference import parse_reference_digest
+from source_controller.oci.tags import validate_semver
 from source_controller.secrets import SecretData, read_secret
 from source_controller.storage import ArtifactStorage, StorageError, StoredArtifact
 
@@ -235,6 +236,7 @@ class OCIRepositoryReconciler(Reconciler):
             digest = str(parse_reference_digest(ref.digest))
             return _Target(revision=digest, pull_ref=digest)
         if ref.semver:
+            validate_semver(ref.semver, ref.semver_filter)
             tag = select_semver_tag(await client.list_tags(), ref.semver, ref.semver_filter)
         else:
             tag = validate_tag(ref.tag or "latest")

@@ -11,6 +11,7 @@ from source_controller.oci.client import OCIClient, Resolved
 from source_controller.oci.errors import (
     BlobDigestMismatch,
     InvalidReference,
+    InvalidSemverRange,
     LayerOperationFailed,
     ManifestDigestMismatch,
     ManifestNotFound,
@@ -54,6 +55,7 @@ __all__ = [
     "Descriptor",
     "Index",
     "InvalidReference",
+    "InvalidSemverRange",
     "LayerOperationFailed",
     "Manifest",
     "ManifestDigestMismatch",

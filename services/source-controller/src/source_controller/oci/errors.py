@@ -18,6 +18,7 @@ from gotk_runtime.errors import GotkError
 __all__ = [
     "BlobDigestMismatch",
     "InvalidReference",
+    "InvalidSemverRange",
     "LayerOperationFailed",
     "ManifestDigestMismatch",
     "ManifestNotFound",
@@ -41,6 +42,13 @@ class InvalidReference(OCIError):
     """`spec.url`, a tag, a digest or a semver range cannot be parsed."""
 
     reason = URL_INVALID_REASON
+    stalling = True
+
+
+class InvalidSemverRange(OCIError):
+    """`ref.semver` or `ref.semverFilter` cannot be parsed; Flux reports ReadOperationFailed."""
+
+    reason = READ_OPERATION_FAILED_REASON
     stalling = True
 
 

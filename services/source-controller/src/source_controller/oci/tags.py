@@ -7,16 +7,16 @@ from collections.abc import Iterable
 
 from gotk_artifacts.semver import Constraint, InvalidConstraint, latest, parse_constraint
 
-from source_controller.oci.errors import InvalidReference, NoMatchingTag
+from source_controller.oci.errors import InvalidSemverRange, NoMatchingTag
 
-__all__ = ["parse_semver_range", "select_semver_tag"]
+__all__ = ["parse_semver_range", "select_semver_tag", "validate_semver"]
 
 
 def parse_semver_range(expression: str) -> Constraint:
     try:
         return parse_constraint(expression)
     except InvalidConstraint as exc:
-        raise InvalidReference(f"spec.ref.semver: {exc}") from None
+        raise InvalidSemverRange(f"spec.ref.semver: {exc}") from None
 
 
 def _filter(expression: str | None) -> re.Pattern[str] | None:
@@ -25,9 +25,15 @@ def _filter(expression: str | None) -> re.Pattern[str] | None:
     try:
         return re.compile(expression)
     except re.error as exc:
-        raise InvalidReference(
+        raise InvalidSemverRange(
             f"spec.ref.semverFilter: invalid regular expression '{expression}': {exc}"
         ) from None
+
+
+def validate_semver(semver: str, semver_filter: str | None = None) -> None:
+    """Fail on a malformed range or filter before any registry is asked for its tags."""
+    parse_semver_range(semver)
+    _filter(semver_filter)
 
 
 def select_semver_tag(tags: Iterable[str], semver: str, semver_filter: str | None = None) -> str:
