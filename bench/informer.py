@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +58,8 @@ def configmap(index: int, generation: int = 0) -> Obj:
             "annotations": {"bench.gotk.io/generation": str(generation)},
         },
         "data": {
-            "config.yaml": f"replicas: {index % 7}\nimage: ghcr.io/stefanprodan/podinfo:6.{index % 97}.0\n"
-            + "# padding "
-            + "x" * 160
-            + "\n",
+            "config.yaml": f"replicas: {index % 7}\n"
+            f"image: ghcr.io/stefanprodan/podinfo:6.{index % 97}.0\n# padding {'x' * 160}\n",
             "revision": f"main@sha1:{index:040x}",
         },
     }
@@ -85,13 +84,34 @@ async def apply_all(client: KubeClient, n: int, generation: int) -> None:
     )
 
 
-# --- child processes
+# --- child processes: each measures RSS growth from a warm, empty start to a full cache,
+# and, with --trace, the bytes still allocated for the cache (tracemalloc; no allocator noise).
 
 
-async def child_informer(kubeconfig: str, n: int) -> Obj:
+class Meter:
+    def __init__(self, trace: bool) -> None:
+        self.trace = trace
+
+    def start(self) -> None:
+        if self.trace:
+            tracemalloc.start()
+        self.before = settled_rss()
+
+    def stop(self) -> float:
+        """MiB grown since start (tracemalloc's live bytes if tracing, else RSS)."""
+        if self.trace:
+            gc.collect()
+            current, _ = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            return current / 2**20
+        return settled_rss() - self.before
+
+
+async def child_informer(kubeconfig: str, n: int, trace: bool) -> Obj:
     async with KubeClient(await load_config(kubeconfig)) as client:
         await client.list(CONFIG_MAPS, NAMESPACE, limit=1)  # warm the connection pool
-        before = settled_rss()
+        meter = Meter(trace)
+        meter.start()
         informer = Informer(client, CONFIG_MAPS, namespace=NAMESPACE)
         modified = 0
         all_seen = asyncio.Event()
@@ -108,55 +128,53 @@ async def child_informer(kubeconfig: str, n: int) -> Obj:
         task = asyncio.create_task(informer.run())
         await informer.wait_synced()
         sync_seconds = time.perf_counter() - started
-        after = settled_rss()
+        grown = meter.stop()
         assert len(informer) == n, len(informer)
-
-        burst_started = time.perf_counter()
-        await apply_all(client, n, generation=1)
-        writes_done = time.perf_counter()
-        await asyncio.wait_for(all_seen.wait(), 600)
-        burst_seconds = time.perf_counter() - burst_started
-        lag = time.perf_counter() - writes_done
+        result = {"sync_seconds": sync_seconds, "mib": grown}
+        if not trace:
+            burst_started = time.perf_counter()
+            await apply_all(client, n, generation=int(time.time()))
+            writes_done = time.perf_counter()
+            await asyncio.wait_for(all_seen.wait(), 600)
+            burst_seconds = time.perf_counter() - burst_started
+            result.update(
+                events_per_second=n / burst_seconds,
+                writes_per_second=n / (writes_done - burst_started),
+                lag_seconds=time.perf_counter() - writes_done,
+            )
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        return {
-            "sync_seconds": sync_seconds,
-            "rss_mib": after - before,
-            "events_per_second": n / burst_seconds,
-            "writes_per_second": n / (writes_done - burst_started),
-            "lag_seconds": lag,
-        }
+        return result
 
 
-async def list_pages(client: KubeClient) -> list[bytes]:
-    pages: list[bytes] = []
-    token = ""
+async def list_items(client: KubeClient) -> list[Obj]:
+    items: list[Obj] = []
+    token = None
     while True:
-        params = {"limit": "500", **({"continue": token} if token else {})}
-        raw = await client.request("GET", CONFIG_MAPS.path(NAMESPACE), params=params)
-        pages.append(orjson.dumps(raw))
-        token = raw["metadata"].get("continue") or ""
+        page = await client.list(CONFIG_MAPS, NAMESPACE, limit=500, continue_token=token)
+        items.extend(page["items"])
+        token = page["metadata"].get("continue")
         if not token:
-            return pages
+            return items
 
 
-async def child_raw(kubeconfig: str, n: int) -> Obj:
+async def child_raw(kubeconfig: str, n: int, trace: bool) -> Obj:
     async with KubeClient(await load_config(kubeconfig)) as client:
-        pages = await list_pages(client)
-        before = settled_rss()
+        await client.list(CONFIG_MAPS, NAMESPACE, limit=1)
+        meter = Meter(trace)
+        meter.start()
         started = time.perf_counter()
         cache = {
             f"{o['metadata']['namespace']}/{o['metadata']['name']}": o
-            for page in pages
-            for o in orjson.loads(page)["items"]
+            for o in await list_items(client)
         }
         seconds = time.perf_counter() - started
-        after = settled_rss()
+        grown = meter.stop()
         assert len(cache) == n
-        return {"rss_mib": after - before, "parse_seconds": seconds}
+        return {"mib": grown, "seconds": seconds}
 
 
-async def child_models(kubeconfig: str, n: int) -> Obj:
+async def child_models(kubeconfig: str, n: int, trace: bool) -> Obj:
     from kubernetes_asyncio.client.api_client import ApiClient
 
     class Response:
@@ -164,29 +182,39 @@ async def child_models(kubeconfig: str, n: int) -> Obj:
             self.data = data
 
     async with KubeClient(await load_config(kubeconfig)) as client:
-        pages = await list_pages(client)
+        await client.list(CONFIG_MAPS, NAMESPACE, limit=1)
         api = ApiClient()
         try:
-            before = settled_rss()
+            meter = Meter(trace)
+            meter.start()
             started = time.perf_counter()
-            cache = {}
-            for page in pages:
-                for item in api.deserialize(Response(page), "V1ConfigMapList").items:
+            cache: dict[str, Any] = {}
+            token = None
+            while True:
+                page = await client.list(CONFIG_MAPS, NAMESPACE, limit=500, continue_token=token)
+                token = page["metadata"].get("continue")
+                data = Response(orjson.dumps(page))
+                for item in api.deserialize(data, "V1ConfigMapList").items:  # type: ignore[arg-type]
                     cache[f"{item.metadata.namespace}/{item.metadata.name}"] = item
+                del page, data
+                if not token:
+                    break
             seconds = time.perf_counter() - started
-            after = settled_rss()
+            grown = meter.stop()
         finally:
             await api.close()
         assert len(cache) == n
-        return {"rss_mib": after - before, "parse_seconds": seconds}
+        return {"mib": grown, "seconds": seconds}
 
 
 CHILDREN = {"informer": child_informer, "raw": child_raw, "models": child_models}
 
 
-def run_child(mode: str, kubeconfig: Path, n: int) -> Obj:
+def run_child(mode: str, kubeconfig: Path, n: int, trace: bool = False) -> Obj:
+    argv = [sys.executable, __file__, "--child", mode, "--kubeconfig", str(kubeconfig)]
+    argv += ["--n", str(n), *(["--trace"] if trace else [])]
     result = subprocess.run(
-        [sys.executable, __file__, "--child", mode, "--kubeconfig", str(kubeconfig), "--n", str(n)],
+        argv,
         capture_output=True,
         text=True,
         check=False,
@@ -212,38 +240,42 @@ async def main(n: int) -> None:
                 populate = time.perf_counter() - started
                 sample = (await client.list(CONFIG_MAPS, NAMESPACE, limit=1))["items"][0]
             loop = asyncio.get_running_loop()
-            informer = await loop.run_in_executor(None, run_child, "informer", plane.kubeconfig, n)
-            raw = await loop.run_in_executor(None, run_child, "raw", plane.kubeconfig, n)
-            models = await loop.run_in_executor(None, run_child, "models", plane.kubeconfig, n)
+            results: dict[tuple[str, bool], Obj] = {}
+            for mode in ("informer", "raw", "models"):
+                for trace in (False, True):
+                    results[mode, trace] = await loop.run_in_executor(
+                        None, run_child, mode, plane.kubeconfig, n, trace
+                    )
 
-    per = {
-        name: r["rss_mib"] * 1024 / n
-        for name, r in (("informer", informer), ("raw", raw), ("models", models))
-    }
+    informer = results["informer", False]
     wire = len(orjson.dumps(sample))
     print(f"informer benchmark: {n} ConfigMaps, {wire} bytes of JSON each (with managedFields)")
     print(f"  populate (server-side apply, 48 in flight): {n / populate:,.0f} objects/s")
     print()
-    print(f"  {'measure':<44}{'value':>14}")
-    print(f"  {'initial list+sync (s)':<44}{informer['sync_seconds']:>14.2f}")
-    print(
-        f"  {'update burst: events/s seen by informer':<44}{informer['events_per_second']:>14,.0f}"
-    )
-    print(
-        f"  {'update burst: API writes/s (the bound)':<44}{informer['writes_per_second']:>14,.0f}"
-    )
-    print(f"  {'lag after last write (s)':<44}{informer['lag_seconds']:>14.2f}")
+    rows = [
+        ("initial list + sync (s)", f"{informer['sync_seconds']:.2f}"),
+        ("update burst: events/s seen by the informer", f"{informer['events_per_second']:,.0f}"),
+        ("update burst: API writes/s (the bound)", f"{informer['writes_per_second']:,.0f}"),
+        ("lag after the last write returned (s)", f"{informer['lag_seconds']:.2f}"),
+    ]
+    print(f"  {'measure':<46}{'value':>12}")
+    for label, value in rows:
+        print(f"  {label:<46}{value:>12}")
     print()
-    print(f"  {'memory per cached object':<44}{'KiB':>8}{'vs gotk':>10}")
-    for label, key in (
+    print(f"  {'memory per cached object (KiB)':<46}{'RSS':>8}{'ratio':>8}{'live':>8}{'ratio':>8}")
+    for label, mode in (
         ("gotk informer (trimmed dicts)", "informer"),
         ("baseline: untrimmed orjson dicts", "raw"),
         ("baseline: kubernetes_asyncio V1ConfigMap", "models"),
     ):
-        print(f"  {label:<44}{per[key]:>8.2f}{per[key] / per['informer']:>9.2f}x")
-    print(
-        f"  (parse time for the list: raw {raw['parse_seconds']:.2f}s, models {models['parse_seconds']:.2f}s)"
-    )
+        rss = results[mode, False]["mib"] * 1024 / n
+        live = results[mode, True]["mib"] * 1024 / n
+        rss0 = results["informer", False]["mib"] * 1024 / n
+        live0 = results["informer", True]["mib"] * 1024 / n
+        print(f"  {label:<46}{rss:>8.2f}{rss / rss0:>7.2f}x{live:>8.2f}{live / live0:>7.2f}x")
+    print("  (RSS: growth of the process; live: bytes still allocated, by tracemalloc)")
+    raw_s, models_s = results["raw", False]["seconds"], results["models", False]["seconds"]
+    print(f"  list + build cache: dicts {raw_s:.2f}s, models {models_s:.2f}s")
 
 
 if __name__ == "__main__":
@@ -253,8 +285,9 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=10000)
     parser.add_argument("--child", choices=sorted(CHILDREN))
     parser.add_argument("--kubeconfig")
+    parser.add_argument("--trace", action="store_true")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(asyncio.run(CHILDREN[args.child](args.kubeconfig, args.n))))
+        print(json.dumps(asyncio.run(CHILDREN[args.child](args.kubeconfig, args.n, args.trace))))
     else:
         asyncio.run(main(args.n))

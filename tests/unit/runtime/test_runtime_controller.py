@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import signal
 from typing import Any
 
 import aiohttp
 from fixtures.runtime import (
+    WidgetReconciler,
     configmap,
     eventually,
     ready,
@@ -226,6 +229,33 @@ async def test_waiting_error_requeues_until_the_dependency_exists(
             return bool(obj.get("status", {}).get("data") == {"x": "y"})
 
         await eventually(copied)
+
+
+async def test_sigterm_stops_taking_work_but_finishes_in_flight_reconciles(
+    kube: KubeClient, namespace: str, widget_crd: Resource
+) -> None:
+    await kube.create(CONFIG_MAPS, configmap(namespace, "cm", a="1"))
+    manager, reconciler = widget_manager(kube, namespace, concurrent=1)
+    task = asyncio.create_task(manager.run(handle_signals=True))
+    try:
+        await eventually(lambda: _synced(manager))
+        await kube.create(widget_crd, widget(namespace, "slow", configMap="cm", sleep=1.5))
+        await kube.create(widget_crd, widget(namespace, "queued", configMap="cm"))
+        await eventually(lambda: _started(reconciler, "slow"))
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.wait_for(task, 30)
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    slow = await kube.get(widget_crd, "slow", namespace)
+    assert slow["status"]["data"] == {"a": "1"}  # the in-flight reconcile completed
+    assert ready(slow)["status"] == "True"
+    assert [name for name, _ in reconciler.calls] == ["slow"]  # nothing new was started
+
+
+async def _started(reconciler: WidgetReconciler, name: str) -> bool:
+    return any(call[0] == name for call in reconciler.calls)
 
 
 async def _synced(manager: Manager) -> bool:

@@ -19,6 +19,7 @@ from gotk_api.conditions import (
     PROGRESSING_REASON,
     READY,
     RECONCILE_REQUEST_ANNOTATION,
+    RECONCILIATION_FAILED_REASON,
 )
 from gotk_api.meta import parse_duration
 
@@ -234,7 +235,8 @@ class Controller:
                 await self.reconciler.finalize(obj)
             except Exception as err:
                 log.error("finalization failed: %s", err)
-                await self._events.warning(obj, "FinalizationFailed", str(err)[:1024])
+                reason = getattr(err, "reason", None) or RECONCILIATION_FAILED_REASON
+                await self._events.warning(obj, reason, f"finalization failed: {err}")
                 self.queue.add_rate_limited(key)
                 return
         try:

@@ -89,18 +89,32 @@ class LeaderElector:
         if not self._leading.is_set() or self._observed is None:
             return
         self._leading.clear()
-        lease = dict(self._observed)
-        lease["spec"] = {
-            **lease.get("spec", {}),
-            "holderIdentity": "",
-            "leaseDurationSeconds": 1,
-            "renewTime": _micro_time(),
-        }
-        try:
-            await self._client.replace(LEASES, lease)
-            log.info("released lease %s/%s", self.namespace, self.name)
-        except KubeError as err:
-            log.warning("cannot release lease %s/%s: %s", self.namespace, self.name, err)
+        lease = self._observed
+        for _ in range(2):
+            if (lease.get("spec") or {}).get("holderIdentity") != self.identity:
+                return
+            released = {
+                **lease,
+                "spec": {
+                    **lease["spec"],
+                    "holderIdentity": "",
+                    "leaseDurationSeconds": 1,
+                    "renewTime": _micro_time(),
+                },
+            }
+            try:
+                await self._client.replace(LEASES, released)
+                log.info("released lease %s/%s", self.namespace, self.name)
+                return
+            except Conflict:  # our last renewal is not the latest version we hold: re-read
+                try:
+                    lease = await self._client.get(LEASES, self.name, self.namespace)
+                except KubeError as err:
+                    log.warning("cannot release lease %s/%s: %s", self.namespace, self.name, err)
+                    return
+            except KubeError as err:
+                log.warning("cannot release lease %s/%s: %s", self.namespace, self.name, err)
+                return
 
     def _observed_holder(self) -> str:
         return str(((self._observed or {}).get("spec") or {}).get("holderIdentity") or "")

@@ -103,10 +103,10 @@ class Manager:
 
     async def run(self, *, handle_signals: bool = False) -> None:
         """Run until ``stop()`` (or SIGTERM/SIGINT if ``handle_signals``)."""
-        if handle_signals:
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, self.stop)
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
+        for sig in signals:
+            loop.add_signal_handler(sig, self.stop)
         informer_tasks: list[asyncio.Task[None]] = []
         worker_tasks: list[asyncio.Task[None]] = []
         hold: asyncio.Task[None] | None = None
@@ -144,6 +144,8 @@ class Manager:
             graceful = True
         finally:
             await self._shut_down(graceful, worker_tasks, informer_tasks, hold)
+            for sig in signals:
+                loop.remove_signal_handler(sig)
 
     async def _shut_down(
         self,

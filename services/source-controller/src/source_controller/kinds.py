@@ -5,6 +5,8 @@ from __future__ import annotations
 from gotk_runtime import EventRecorder, KubeClient, Reconciler
 
 from source_controller.gitrepository import GitRepositoryReconciler
+from source_controller.helmchart import HelmChartReconciler
+from source_controller.helmrepository import HelmRepositoryReconciler
 from source_controller.ocirepository import OCIRepositoryReconciler
 from source_controller.storage import ArtifactStorage
 
@@ -15,4 +17,6 @@ def source_reconcilers(
     return [
         GitRepositoryReconciler(client, storage, events),
         OCIRepositoryReconciler(client, storage, events),
+        HelmRepositoryReconciler(client, storage, events),
+        HelmChartReconciler(client, storage, events),
     ]

@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from gotk_api.conditions import (
@@ -69,6 +70,7 @@ from source_controller.secrets import SecretData, read_secret
 from source_controller.storage import ArtifactStorage, StorageError, StoredArtifact
 
 Obj = dict[str, Any]
+T = TypeVar("T")
 # Flux untars OCI layers without a size cap; the entry cap still bounds a hostile layer.
 _LAYER_LIMITS = ExtractLimits(max_total_bytes=None)
 
@@ -118,32 +120,38 @@ class OCIRepositoryReconciler(Reconciler):
         except (OCIError, GenericError) as err:
             raise self._fetch_failed(obj, err) from None
 
-        workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="ocirepository-"))
-        try:
-            async with OCIClient(repository, credentials=credentials, options=options) as client:
-                try:
-                    async with asyncio.timeout(timeout):
-                        target = await self._resolve_target(client, repo)
-                        if self._up_to_date(obj, repo, target):
-                            Conditions(obj).delete(FETCH_FAILED)
-                            return self._result(target)
-                        if artifact_steps.mark_new_revision(obj, target.revision):
-                            await patch_progress(obj)
-                        manifest, blob = await self._pull(client, repo, target, workdir)
-                except TimeoutError:
-                    late = RegistryUnreachable(
-                        f"operations on '{repository}' did not finish within "
-                        f"{repo.spec.timeout} (spec.timeout)"
-                    )
-                    raise self._fetch_failed(obj, late) from None
-                except (OCIError, GenericError) as err:
-                    raise self._fetch_failed(obj, err) from None
-            content = await self._unpack(repo, obj, blob, workdir)
-            Conditions(obj).delete(FETCH_FAILED)
-            await self._store(repo, obj, target, manifest, content)
-        finally:
-            await asyncio.to_thread(shutil.rmtree, workdir, True)
+        async with OCIClient(repository, credentials=credentials, options=options) as client:
+            target = await self._remote(obj, repo, self._resolve_target(client, repo))
+            if self._up_to_date(obj, repo, target):
+                Conditions(obj).delete(FETCH_FAILED)
+                return self._result(target)
+            if artifact_steps.mark_new_revision(obj, target.revision):
+                await patch_progress(obj)
+            workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="ocirepository-"))
+            try:
+                manifest, blob = await self._remote(
+                    obj, repo, self._pull(client, repo, target, workdir)
+                )
+                content = await self._unpack(repo, obj, blob, workdir)
+                Conditions(obj).delete(FETCH_FAILED)
+                await self._store(repo, obj, target, manifest, content)
+            finally:
+                await asyncio.to_thread(shutil.rmtree, workdir, True)
         return self._result(target)
+
+    async def _remote(self, obj: Obj, repo: OCIRepository, operation: Awaitable[T]) -> T:
+        """Run one registry operation within spec.timeout, recording FetchFailed on error."""
+        try:
+            async with asyncio.timeout(parse_duration(repo.spec.timeout)):
+                return await operation
+        except TimeoutError:
+            late = RegistryUnreachable(
+                f"operations on '{repo.spec.url}' did not finish within "
+                f"{repo.spec.timeout} (spec.timeout)"
+            )
+            raise self._fetch_failed(obj, late) from None
+        except (OCIError, GenericError) as err:
+            raise self._fetch_failed(obj, err) from None
 
     # -- steps -------------------------------------------------------------------------------
 

@@ -86,9 +86,9 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme, parts.netloc
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, asyncio.TimeoutError):
-        return "timed out"
+        return f"no answer within {timeout:g}s (timeout)"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         return f"TLS certificate verification failed: {exc.certificate_error}"
     if isinstance(exc, aiohttp.ClientConnectorError):
@@ -315,7 +315,8 @@ class OCIClient:
             yield response
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise RegistryUnreachable(
-                f"reading {what or 'from'} '{self.repository}' failed: {_describe(exc)}"
+                f"reading {what or 'from'} '{self.repository}' failed: "
+                f"{_describe(exc, self.options.timeout)}"
             ) from None
         finally:
             response.release()
@@ -341,7 +342,7 @@ class OCIClient:
             except (TimeoutError, aiohttp.ClientError) as exc:
                 raise RegistryUnreachable(
                     f"cannot reach registry '{self.repository.host}' at {_safe_url(url)}: "
-                    f"{_describe(exc)}"
+                    f"{_describe(exc, self.options.timeout)}"
                 ) from None
             location = response.headers.get("Location")
             if response.status not in _REDIRECTS or not location:
@@ -428,7 +429,8 @@ class OCIClient:
                 body = await response.content.read(1 << 20)
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise RegistryUnreachable(
-                f"cannot reach token service {_safe_url(realm)}: {_describe(exc)}"
+                f"cannot reach token service {_safe_url(realm)}: "
+                f"{_describe(exc, self.options.timeout)}"
             ) from None
         try:
             document = json.loads(body)

@@ -1,0 +1,5 @@
+"""Bucket sources: an S3-compatible bucket's objects, indexed by etag, stored as an artifact."""
+
+from source_controller.bucket.reconciler import BucketReconciler
+
+__all__ = ["BucketReconciler"]
