@@ -34,5 +34,8 @@ crds:
 pytest:
 	$(UV_RUN) pytest $(PYTEST_ARGS)
 
+demo: setup controlplane tools
+	tools/demo.sh
+
 clean-cache:
 	rm -rf $(HOME)/.cache/gotk

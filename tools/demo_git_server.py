@@ -7,13 +7,14 @@ URL to `<dir>/url` once serving.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from fixtures.git_servers import GitHTTPServer, GitRepo  # noqa: E402
+from fixtures.git_servers import GitHTTPServer, GitRepo
 
 MANIFESTS = {
     "deploy/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n",
@@ -28,15 +29,17 @@ MANIFESTS = {
 }
 
 
-async def main(directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    repo_dir = directory / "app.git"
-    if not repo_dir.exists():
-        repo = GitRepo(directory, "app")
-        repo.commit(MANIFESTS, "demo manifests")
+def prepare(directory: Path) -> None:
+    # A fresh repository each run: the demo starts from the same commit every time.
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    GitRepo(directory, "app").commit(MANIFESTS, "demo manifests")
+
+
+async def serve(directory: Path) -> None:
     server = GitHTTPServer(directory)
     await server.start()
-    (directory / "url").write_text(server.url("app.git"))
+    await asyncio.to_thread((directory / "url").write_text, server.url("app.git"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -48,4 +51,6 @@ async def main(directory: Path) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1])))
+    root = Path(sys.argv[1]).resolve()
+    prepare(root)
+    asyncio.run(serve(root))

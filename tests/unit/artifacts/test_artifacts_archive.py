@@ -8,7 +8,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from gotk_artifacts.archive import build_archive, build_archive_async
+from gotk_artifacts.archive import build_archive, build_archive_async, write_tar_gz
 from gotk_artifacts.digest import compute_file
 from gotk_artifacts.errors import ArchiveBuildError
 from gotk_artifacts.ignore import IgnoreMatcher, read_patterns
@@ -222,3 +222,24 @@ def test_archive_round_trips_through_tarfile(tmp_path: Path) -> None:
         if path.is_file():
             assert twin.read_bytes() == path.read_bytes()
     shutil.rmtree(out)
+
+
+class FullDisk:
+    """A sink that fails after a few writes, as a full disk would."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def write(self, data: bytes) -> int:
+        self.calls += 1
+        if self.calls > 2:
+            raise OSError(28, "No space left on device")
+        return len(data)
+
+
+def test_a_write_error_in_the_compressor_thread_surfaces_without_hanging(tmp_path: Path) -> None:
+    src = make_tree(tmp_path / "src")
+    for i in range(20):
+        (src / f"blob{i}").write_bytes(os.urandom(1 << 20))
+    with pytest.raises(OSError, match="No space left"):
+        write_tar_gz(src, FullDisk(), ignore=None)  # type: ignore[arg-type]

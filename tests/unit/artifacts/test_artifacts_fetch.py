@@ -12,6 +12,7 @@ from fixtures.artifacts import ServeApp
 from gotk_artifacts.archive import ArchiveResult, build_archive
 from gotk_artifacts.errors import (
     ArtifactDownloadError,
+    ArtifactError,
     ArtifactNotFound,
     ArtifactTooLarge,
     DigestMismatch,
@@ -351,3 +352,15 @@ async def test_a_caller_session_is_used_and_left_open(
 )
 def test_redact_url_drops_credentials_and_query(url: str, redacted: str) -> None:
     assert redact_url(url) == redacted
+
+
+async def test_non_empty_destination_is_refused_before_downloading(
+    closed_port_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep").write_text("mine")
+    with pytest.raises(ArtifactError, match="not an empty directory"):
+        await fetch_artifact(
+            f"{closed_port_url}/a.tar.gz", "0" * 64, tmp_path / "out", max_size=None, timeout=1
+        )
+    assert (tmp_path / "out" / "keep").read_text() == "mine"

@@ -68,7 +68,8 @@ def test_helm_style_index_is_split_per_chart_and_compacted(tmp_path: Path) -> No
         "digest": "515c58e5f79d8b2913a10cb400ebb6fa9c77fe813287afbacf1a0b897cd78727",
         "urls": ["alpine-0.2.0.tgz"],
     }
-    assert "description" not in alpine[0] and "maintainers" not in alpine[0]
+    assert "description" not in alpine[0]
+    assert "maintainers" not in alpine[0]
     # Unquoted timestamps stay text; YAML 1.1's `yes` still means true for `deprecated`.
     assert alpine[1]["created"] == "2016-10-06T16:23:20.499543808-06:00"
     assert alpine[1]["deprecated"] is True
@@ -132,12 +133,16 @@ def test_lookup_reads_only_the_wanted_chart(tmp_path: Path) -> None:
     _compact(tmp_path, HELM_STYLE)
     index = tmp_path / "index.json"
     versions = find_chart_versions(index, "nginx")
-    assert versions is not None and [v["version"] for v in versions] == ["1.10"]
+    assert versions is not None
+    assert [v["version"] for v in versions] == ["1.10"]
     assert find_chart_versions(index, "missing") is None
 
 
 def _entries(*versions: str, created: str = "") -> list[dict[str, Any]]:
-    return [{"name": "app", "version": v, "urls": [f"app-{v}.tgz"], "created": created} for v in versions]
+    return [
+        {"name": "app", "version": v, "urls": [f"app-{v}.tgz"], "created": created}
+        for v in versions
+    ]
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,7 @@ def test_values_files_merge_in_order_and_missing_ones_can_be_ignored() -> None:
     )
     assert merged == {"x": 2, "nested": {"a": 1, "b": 2}}
     assert used == ["a.yaml", "b.yaml"]
-    with pytest.raises(ValuesFilesError, match="no values file found at path 'gone.yaml'"):
+    with pytest.raises(ValuesFilesError, match=r"no values file found at path 'gone\.yaml'"):
         merge_values_files(["a.yaml", "gone.yaml"], files.get, ignore_missing=False)
 
 

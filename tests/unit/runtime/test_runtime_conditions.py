@@ -279,3 +279,21 @@ def test_status_diff_is_a_merge_patch_that_removes_nested_keys() -> None:
     }
     assert status_diff(after, after) == {}
     assert status_diff({}, {"n": None}) == {"n": None}
+
+
+def test_success_compares_with_ready_from_before_the_progress_marking() -> None:
+    o = obj(4, cond(READY, "True", "Succeeded", "same"))
+    before = Conditions(o).get(READY)
+    Conditions(o).mark_unknown(READY, "Progressing", "reconciliation in progress")
+    decision = apply_outcome(
+        o, Result(message="same"), ReadySummary(), interval=None, previous_ready=before
+    )
+    assert decision.event is None
+    recovered = apply_outcome(
+        o,
+        Result(message="same"),
+        ReadySummary(),
+        interval=None,
+        previous_ready=cond(READY, "False", "Failed", "same"),
+    )
+    assert recovered.event == ("Normal", "Succeeded", "same")

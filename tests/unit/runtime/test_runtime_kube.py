@@ -175,12 +175,17 @@ async def test_load_config_reads_kubeconfig_client_certificates(cluster: Control
         assert await client.get(Resource("", "v1", "namespaces", "Namespace", False), "default")
 
 
-def test_importing_gotk_runtime_skips_kubernetes_asyncio_models() -> None:
+def test_loading_config_skips_kubernetes_asyncio_models_until_asked_for(
+    cluster: ControlPlane,
+) -> None:
     code = (
-        "import sys, gotk_runtime\n"
+        "import asyncio, sys, gotk_runtime\n"
+        f"config = asyncio.run(gotk_runtime.load_config({str(cluster.kubeconfig)!r}))\n"
+        f"assert config.host == {cluster.server!r}\n"
+        "assert 'kubernetes_asyncio.config.kube_config' in sys.modules\n"
         "assert 'kubernetes_asyncio.client.models' not in sys.modules\n"
         "assert 'kubernetes_asyncio.client.api' not in sys.modules\n"
-        "import kubernetes_asyncio.client as c\n"
+        "import kubernetes_asyncio.client as c\n"  # a later full user still gets everything
         "assert c.V1ConfigMap(data={'a': 'b'}).data == {'a': 'b'}\n"
         "assert c.ApiClient.__name__ == 'ApiClient'\n"
     )

@@ -33,6 +33,7 @@ from gotk_artifacts.errors import (
 __all__ = [
     "DEFAULT_MAX_ENTRIES",
     "DEFAULT_MAX_UNTAR_SIZE",
+    "UNLIMITED",
     "ExtractLimits",
     "ExtractResult",
     "SymlinkPolicy",

@@ -23,6 +23,7 @@ from gotk_artifacts.atomic import AtomicWriter
 from gotk_artifacts.digest import Digest, parse_digest
 from gotk_artifacts.errors import (
     ArtifactDownloadError,
+    ArtifactError,
     ArtifactNotFound,
     ArtifactTooLarge,
     DigestMismatch,
@@ -75,8 +76,7 @@ async def fetch_artifact(
     Symlinks are dropped by default, as Flux's fetcher does.
     """
     want = parse_digest(digest)
-    dest_dir.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".fetch-", dir=dest_dir.parent))
+    scratch = await asyncio.to_thread(_scratch_beside, dest_dir)
     try:
         archive = scratch / "artifact.tar.gz"
         await _download(
@@ -86,6 +86,14 @@ async def fetch_artifact(
     finally:
         await asyncio.to_thread(shutil.rmtree, scratch, True)
     return dest_dir
+
+
+def _scratch_beside(dest_dir: Path) -> Path:
+    """A temp dir next to `dest_dir` (same filesystem), once `dest_dir` is known usable."""
+    if dest_dir.exists() and (not dest_dir.is_dir() or any(dest_dir.iterdir())):
+        raise ArtifactError(f"cannot extract artifact into {dest_dir}: not an empty directory")
+    dest_dir.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=".fetch-", dir=dest_dir.parent))
 
 
 async def download_artifact(

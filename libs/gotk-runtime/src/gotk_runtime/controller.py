@@ -155,6 +155,7 @@ class Controller:
                 return
 
         status = obj.setdefault("status", {})
+        previous_ready = Conditions(obj).get(READY) or {}
         patcher = StatusPatcher(self._client, self.resource, obj)
         request = (meta.get("annotations") or {}).get(RECONCILE_REQUEST_ANNOTATION)
         if request and request != status.get("lastHandledReconcileAt"):
@@ -187,6 +188,7 @@ class Controller:
             self.reconciler.ready_summary,
             interval=_interval(spec),
             jitter_percentage=self._jitter,
+            previous_ready=previous_ready,
         )
         if isinstance(outcome, Exception):
             log.error(

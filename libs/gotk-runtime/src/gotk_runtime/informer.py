@@ -146,10 +146,7 @@ class Informer:
 
     async def _relist(self) -> None:
         items, resource_version = await self._list_all()
-        fresh: dict[str, Obj] = {}
-        for item in items:
-            self._transform(item)
-            fresh[object_key(item)] = item
+        fresh = {object_key(item): item for item in items}
         previous, self._cache = self._cache, dict(fresh)
         self.resource_version = resource_version
         for key, obj in fresh.items():
@@ -173,7 +170,8 @@ class Informer:
                     limit=self._page_size,
                     continue_token=token,
                 )
-                items.extend(page.get("items") or ())
+                # Trim page by page: the untrimmed list is never held whole.
+                items.extend(self._transform(item) for item in page.get("items") or ())
                 metadata = page.get("metadata", {})
                 token = metadata.get("continue")
                 if not token:
@@ -183,7 +181,8 @@ class Informer:
             page = await self._client.list(
                 self.resource, self.namespace, label_selector=self.label_selector
             )
-            return page.get("items") or [], str(page["metadata"].get("resourceVersion", ""))
+            items = [self._transform(item) for item in page.get("items") or ()]
+            return items, str(page["metadata"].get("resourceVersion", ""))
 
     def _apply(self, event_type: EventType, obj: Obj) -> None:
         self._transform(obj)

@@ -88,10 +88,15 @@ def apply_outcome(
     *,
     interval: float | None,
     jitter_percentage: float = 5.0,
+    previous_ready: Obj | None = None,
 ) -> Decision:
-    """Write Ready/Reconciling/Stalled and observedGeneration for ``outcome`` into ``obj``."""
+    """Write Ready/Reconciling/Stalled and observedGeneration for ``outcome`` into ``obj``.
+
+    ``previous_ready`` is Ready as it was before this reconcile (default: as in ``obj``); a
+    success emits an event only if it differs (a recovery or a new message).
+    """
     conditions = Conditions(obj)
-    was_ready = conditions.get(READY) or {}
+    was_ready = previous_ready if previous_ready is not None else conditions.get(READY) or {}
     status = obj.setdefault("status", {})
     generation = obj.get("metadata", {}).get("generation")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,7 +57,10 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, Ku
         help="comma-separated Name=bool pairs; only StrictPostBuildSubstitutions is honoured",
     )
     args = parser.parse_args(argv)
-    gates = _feature_gates(args.feature_gates)
+    try:
+        gates = _feature_gates(args.feature_gates)
+    except argparse.ArgumentTypeError as err:
+        parser.error(f"--feature-gates: {err}")
     options = KustomizeOptions(
         requeue_dependency=args.requeue_dependency,
         no_cross_namespace_refs=args.no_cross_namespace_refs,

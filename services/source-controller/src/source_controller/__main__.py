@@ -29,21 +29,13 @@ async def run(argv: Sequence[str] | None = None, *, handle_signals: bool = True)
         manager.add_reconciler(reconciler)
     # Only the leader serves: a standby answers 503 until it takes over (as Flux, which
     # starts the file server on the leader only).
-    server = ArtifactServer(storage.root, serving=False)
+    server = ArtifactServer(storage.root, is_serving=lambda: manager.ready)
     host, _, port = storage_options.addr.rpartition(":")
     await server.start(host or "0.0.0.0", int(port))
-    watcher = asyncio.create_task(_follow_leadership(manager, server))
     try:
         await manager.run(handle_signals=handle_signals)
     finally:
-        watcher.cancel()
         await server.stop()
-
-
-async def _follow_leadership(manager: Manager, server: ArtifactServer) -> None:
-    while True:
-        server.serving = manager.ready
-        await asyncio.sleep(0.2)
 
 
 def main() -> None:

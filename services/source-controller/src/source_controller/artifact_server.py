@@ -44,10 +44,17 @@ class _OpenFile:
 class ArtifactServer:
     """Owns the aiohttp app and its listener; `serving` is flipped by leader election."""
 
-    def __init__(self, root: Path, *, serving: bool = True) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        serving: bool = True,
+        is_serving: Callable[[], bool] | None = None,
+    ) -> None:
+        """`is_serving` (e.g. "holds the leader lease") overrides the `serving` toggle."""
         self.root = Path(os.path.realpath(root))
         self.serving = serving
-        self.app = create_artifact_app(self.root, lambda: self.serving)
+        self.app = create_artifact_app(self.root, is_serving or (lambda: self.serving))
         self._runner: web.AppRunner | None = None
 
     async def start(self, host: str = "0.0.0.0", port: int = 9090) -> int:

@@ -14,6 +14,8 @@ from gotk_api.conditions import (
     ARTIFACT_IN_STORAGE,
     ARTIFACT_OUTDATED,
     NEW_REVISION_REASON,
+    PROGRESSING_REASON,
+    READY,
     STORAGE_OPERATION_FAILED,
     SUCCEEDED_REASON,
 )
@@ -60,7 +62,7 @@ async def reconcile_storage(storage: ArtifactStorage, obj: Obj) -> None:
     if problem:
         obj["status"].pop("artifact", None)
         conditions.delete(ARTIFACT_IN_STORAGE)
-        conditions.mark_reconciling(f"building artifact: {problem}")
+        mark_progressing(obj, f"building artifact: {problem}")
         return
     # The advertised address may have changed since the artifact was written.
     artifact["url"] = storage.artifact_url(artifact["path"])
@@ -79,8 +81,15 @@ def mark_new_revision(obj: Obj, revision: str) -> bool:
     conditions = Conditions(obj)
     message = f"new upstream revision '{revision}'"
     conditions.mark_true(ARTIFACT_OUTDATED, NEW_REVISION_REASON, message)
-    conditions.mark_reconciling(f"building artifact: {message}")
+    mark_progressing(obj, f"building artifact: {message}")
     return True
+
+
+def mark_progressing(obj: Obj, message: str) -> None:
+    """Reconciling=True and Ready=Unknown while work is under way, as Flux reports it."""
+    conditions = Conditions(obj)
+    conditions.mark_reconciling(message)
+    conditions.mark_unknown(READY, PROGRESSING_REASON, message)
 
 
 def record_artifact(obj: Obj, artifact: Artifact) -> None:

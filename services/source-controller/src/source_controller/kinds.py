@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gotk_runtime import EventRecorder, KubeClient, Reconciler
 
+from source_controller.bucket import BucketReconciler
 from source_controller.gitrepository import GitRepositoryReconciler
 from source_controller.helmchart import HelmChartReconciler
 from source_controller.helmrepository import HelmRepositoryReconciler
@@ -19,4 +20,5 @@ def source_reconcilers(
         OCIRepositoryReconciler(client, storage, events),
         HelmRepositoryReconciler(client, storage, events),
         HelmChartReconciler(client, storage, events),
+        BucketReconciler(client, storage, events),
     ]

@@ -47,9 +47,9 @@ def _api_client_factory(*args: Any, **kwargs: Any) -> Any:
 def import_config_loaders() -> types.ModuleType:
     """Return ``kubernetes_asyncio.config``, importing as little of the package as possible."""
     if _PACKAGES[0] not in sys.modules:
-        root, client = (_deferred_package(name) for name in _PACKAGES)
-        sys.modules[root.__name__] = root
-        sys.modules[client.__name__] = client
+        # Register the root first: find_spec of a submodule imports its parent otherwise.
+        root = sys.modules[_PACKAGES[0]] = _deferred_package(_PACKAGES[0])
+        client = sys.modules[_PACKAGES[1]] = _deferred_package(_PACKAGES[1])
         root.__dict__["client"] = client
         from kubernetes_asyncio.client.configuration import Configuration
 

@@ -22,7 +22,7 @@ from source_controller.bucket.errors import (
     UnsupportedConfiguration,
     UnsupportedSTS,
 )
-from source_controller.git.auth import AuthenticationFailed, ProxyConfig, proxy_from_secret
+from source_controller.git import AuthenticationFailed, ProxyConfig, proxy_from_secret
 
 __all__ = [
     "BucketConnection",

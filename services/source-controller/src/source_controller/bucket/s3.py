@@ -22,8 +22,8 @@ from typing import Any, Final, Literal
 import aiohttp
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession, get_session
-from botocore import UNSIGNED
-from botocore.exceptions import (
+from botocore import UNSIGNED  # type: ignore[import-untyped]
+from botocore.exceptions import (  # type: ignore[import-untyped]
     BotoCoreError,
     ClientError,
     ConnectTimeoutError,

@@ -8,12 +8,15 @@ endless response costs at most the cap. aiohttp's errors are translated here.
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import hashlib
 import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import aiohttp
 
@@ -28,6 +31,8 @@ __all__ = ["Downloaded", "download", "redact_url"]
 
 _CHUNK: Final = 1 << 16
 _WRITE_BATCH: Final = 1 << 20
+_MAX_REDIRECTS: Final = 10
+_REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _USER_AGENT: Final = "gotk-source-controller"
 
 
@@ -36,6 +41,34 @@ class Downloaded:
     path: Path
     sha256: str
     size: int
+
+
+def _authorization(pair: tuple[str, str] | None) -> dict[str, str]:
+    if pair is None:
+        return {}
+    token = base64.b64encode(f"{pair[0]}:{pair[1]}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@contextlib.asynccontextmanager
+async def _get(
+    session: aiohttp.ClientSession, url: str, auth: RepositoryAuth, repository_url: str
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """GET following redirects by hand, so each hop gets credentials only if Helm would
+    send them there (the repository's origin, or any origin with passCredentials)."""
+    for _ in range(_MAX_REDIRECTS):
+        headers = _authorization(auth.basic_for(url, repository_url))
+        response = await session.get(url, headers=headers, allow_redirects=False)
+        location = response.headers.get("Location")
+        if response.status not in _REDIRECTS or not location:
+            try:
+                yield response
+            finally:
+                response.release()
+            return
+        response.release()
+        url = urljoin(url, location)
+    raise RepositoryFetchFailed(f"too many redirects fetching {redact_url(url)}")
 
 
 def redact_url(url: str) -> str:
@@ -65,7 +98,6 @@ async def download(
     """
     shown = redact_url(url)
     basic = auth.basic_for(url, repository_url)
-    session_auth = aiohttp.BasicAuth(*basic) if basic else None
     connector = aiohttp.TCPConnector(ssl=auth.ssl_context or True)
     digest = hashlib.sha256()
     size = 0
@@ -76,7 +108,7 @@ async def download(
                 timeout=aiohttp.ClientTimeout(total=timeout),
                 headers={"User-Agent": _USER_AGENT},
             ) as session,
-            session.get(url, auth=session_auth) as response,
+            _get(session, url, auth, repository_url) as response,
         ):
             if response.status in (401, 403):
                 raise RepositoryAuthFailed(

@@ -88,10 +88,24 @@ def _scalar_text(value: Any) -> str | None:
     return None
 
 
+def _resolve_merge_key(raw: dict[str, Any]) -> dict[str, Any]:
+    """YAML 1.1's `<<` merge key, which Go's YAML library honours and yaml_rs leaves as a
+    plain key: explicit keys win, then the merged maps in order."""
+    sources = raw["<<"]
+    merged: dict[str, Any] = {}
+    for source in reversed(sources if isinstance(sources, list) else [sources]):
+        if isinstance(source, dict):
+            merged.update(source)
+    merged.update((k, v) for k, v in raw.items() if k != "<<")
+    return merged
+
+
 def compact_entry(raw: Any) -> dict[str, Any] | None:
     """The kept fields of one index entry, or None when it is not a usable entry."""
     if not isinstance(raw, dict):
         return None
+    if "<<" in raw:
+        raw = _resolve_merge_key(raw)
     entry: dict[str, Any] = {}
     for key in _STRING_FIELDS:
         text = _scalar_text(raw.get(key))
@@ -226,8 +240,10 @@ def _chunked(text: str) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]
         raise _NotChunkable from None
     if header_doc is None and not snippets:
         raise IndexFormatError("index is empty")
-    if header_doc is not None and not isinstance(header_doc, dict):
-        raise _NotChunkable
+    if header_doc is not None and (
+        not isinstance(header_doc, dict) or header_doc.get("entries") is not None
+    ):
+        raise _NotChunkable  # not a mapping, or entries the split did not see (flow style)
     return dict(header_doc or {}), entries
 
 

@@ -8,6 +8,8 @@ when a chart is pulled, so it is not checked here.
 
 from __future__ import annotations
 
+import base64
+
 import aiohttp
 from gotk_api.source_helm import HelmRepository
 from gotk_runtime import KubeClient
@@ -68,8 +70,9 @@ async def check_oci_repository(client: KubeClient, repo: HelmRepository) -> None
                 status = response.status
                 challenge = response.headers.get("WWW-Authenticate", "")
             if status == 401 and credentials.username and challenge.lower().startswith("basic"):
-                auth = aiohttp.BasicAuth(credentials.username, credentials.password)
-                async with session.get(url, auth=auth) as response:
+                pair = f"{credentials.username}:{credentials.password}".encode()
+                headers = {"Authorization": f"Basic {base64.b64encode(pair).decode()}"}
+                async with session.get(url, headers=headers) as response:
                     status = response.status
                 if status == 401:
                     raise RepositoryAuthFailed(
