@@ -309,7 +309,7 @@ async def test_bad_repositories_report_flux_reasons(
     assert "invalid YAML" in condition(obj, "Ready")["message"]
     obj = await _wait(cluster, namespace, "HelmRepository", "huge", ready="False")
     assert condition(obj, "Ready")["reason"] == "IndexationFailed"
-    assert f"exceeds the limit of {50 << 20} bytes" in condition(obj, "Ready")["message"]
+    assert f"above the limit of {50 << 20} bytes" in condition(obj, "Ready")["message"]
     obj = await _wait(cluster, namespace, "HelmRepository", "down", ready="False")
     assert condition(obj, "FetchFailed")["status"] == "True"
     assert "cannot connect" in condition(obj, "Ready")["message"]

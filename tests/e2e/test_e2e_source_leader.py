@@ -95,7 +95,8 @@ async def test_only_the_leader_serves_and_the_standby_takes_over(
             return leader, instances[1 - instances.index(leader)]
         return None
 
-    leader, standby = await eventually(roles, timeout=60)
+    pair: tuple[Instance, Instance] = await eventually(roles, timeout=60)
+    leader, standby = pair
 
     repo = make_git_repo()
     repo.commit({"a.yaml": "x"})

@@ -131,7 +131,8 @@ async def download(
                     size += len(chunk)
                     if size > max_size:
                         raise too_large(
-                            f"{what} from {shown} exceeds the limit of {max_size} bytes"
+                            f"{what} from {shown} is above the limit of {max_size} bytes "
+                            "(download stopped)"
                         )
                     digest.update(chunk)
                     pending += chunk
