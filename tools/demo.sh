@@ -1,71 +1,245 @@
 #!/usr/bin/env bash
-# `make demo`: a local control plane, source-controller and kustomize-controller, a Git
-# repository served over HTTP, and a GitRepository + Kustomization reconciled from it.
-# Everything lives under .gotk/demo; KEEP=1 leaves it running (stop with `tools/demo.sh down`).
+# `make demo`: gotk reconciling an app from Git on a local Kubernetes control plane.
+#
+# Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (one fake
+# node), the source- and kustomize-controllers, and a Git server with a small app; then
+# shows the app reconciled and rolled out, a commit applied, and a hand edit reverted.
+# Everything lives under $GOTK_DEMO_DIR (default .gotk/demo), logs in its logs/ directory.
+#
+# usage: tools/demo.sh          run the demo and clean up (KEEP=1: leave it all running)
+#        tools/demo.sh down     stop whatever a demo left running
 set -euo pipefail
-cd "$(dirname "$0")/.."
-DEMO=.gotk/demo
-PY="uv run --quiet python"
 
-down() {
-  for name in kustomize-controller source-controller git-server; do
-    if [[ -f $DEMO/$name.pid ]]; then
-      kill "$(cat "$DEMO/$name.pid")" 2>/dev/null || true
-      rm -f "$DEMO/$name.pid"
-    fi
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+DEMO=$(realpath -m "${GOTK_DEMO_DIR:-$ROOT/.gotk/demo}")
+LOGS=$DEMO/logs
+PIDS=$DEMO/pids
+WORK=$DEMO/work
+PY=$ROOT/.venv/bin/python
+KUBE=("$PY" "$ROOT/tools/demo_kube.py")
+START=$SECONDS
+
+# Timeouts (seconds) for each wait; generous next to the usual times on a busy 2-core box.
+CONTROL_PLANE_TIMEOUT=${CONTROL_PLANE_TIMEOUT:-180}
+CONTROLLER_TIMEOUT=60
+SOURCE_TIMEOUT=60
+APPLY_TIMEOUT=150
+
+# --- output
+
+step() { printf '\n==> [%3ds] %s\n' $((SECONDS - START)) "$*"; }
+say() { printf '    %s\n' "$*"; }
+
+die() {
+  printf '\nDEMO FAILED after %ds: %s\n' $((SECONDS - START)) "$*" >&2
+  printf 'The logs are under %s:\n' "$DEMO" >&2
+  local log
+  for log in "$LOGS"/*.log "$DEMO"/envtest/serve.log "$DEMO"/envtest/cluster/logs/*.log; do
+    [[ -f $log ]] && printf '  %s\n' "$log" >&2
   done
-  $PY -m gotk_envtest down --dir "$DEMO/envtest" >/dev/null || true
+  for log in "$LOGS"/source-controller.log "$LOGS"/kustomize-controller.log; do
+    [[ -s $log ]] || continue
+    printf -- '--- last lines of %s\n' "$log" >&2
+    tail -n 8 "$log" >&2
+  done
+  exit 1
 }
 
-if [[ ${1:-} == down ]]; then down; exit 0; fi
-mkdir -p "$DEMO"
-[[ ${KEEP:-0} == 1 ]] || trap down EXIT
+# --- processes
 
-echo "==> starting the control plane (etcd + kube-apiserver)"
-eval "$($PY -m gotk_envtest up --dir "$DEMO/envtest" --crds config/crds)"
+# Every process the demo starts names $DEMO/envtest/ (the control plane, and the
+# controllers by their kubeconfig) or $DEMO/git (the Git server) in its command line, which
+# is how a straggler from an interrupted run is recognised.
+leftovers() {
+  local dir cmdline
+  for dir in /proc/[0-9]*; do
+    [[ ${dir#/proc/} == "$$" ]] && continue
+    cmdline=$(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null) || continue
+    if [[ $cmdline == *"$DEMO/envtest/"* || $cmdline == *"$DEMO/git "* ]]; then
+      printf '%s %s\n' "${dir#/proc/}" "$cmdline"
+    fi
+  done
+  return 0
+}
+
+start_bg() {  # start_bg NAME COMMAND...: run in the background, log and record its pid
+  local name=$1; shift
+  "$@" </dev/null >"$LOGS/$name.log" 2>&1 &
+  echo $! >"$PIDS/$name"
+}
+
+stop_pid() {  # stop_pid NAME: SIGTERM, then SIGKILL after 15 s
+  local file=$PIDS/$1 pid
+  [[ -f $file ]] || return 0
+  pid=$(<"$file")
+  if kill -TERM "$pid" 2>/dev/null; then
+    for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+  rm -f "$file"
+}
+
+down() {
+  stop_pid kustomize-controller
+  stop_pid source-controller
+  stop_pid git-server
+  if [[ -d $DEMO/envtest ]]; then
+    "$PY" -m gotk_envtest down --dir "$DEMO/envtest" >/dev/null 2>&1 || true
+  fi
+  # A control plane killed before it was ready has no pid file for `down` to find.
+  local pid _
+  while read -r pid _; do
+    [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null || true
+  done < <(leftovers)
+}
+
+CLEANED=0
+cleanup() {
+  local code=$?
+  [[ $CLEANED == 1 ]] && return
+  CLEANED=1
+  trap - EXIT INT TERM
+  if [[ ${KEEP:-0} == 1 && $code == 0 ]]; then
+    step "KEEP=1: leaving everything running"
+    say "export KUBECONFIG=$KUBECONFIG"
+    say "stop it with: tools/demo.sh down"
+    return
+  fi
+  step "cleaning up"
+  down
+  local left
+  left=$(leftovers)
+  if [[ -n $left ]]; then
+    printf 'processes left behind:\n%s\n' "$left" >&2
+    exit 1
+  fi
+  say "stopped the controllers, the Git server and the control plane; no process left behind"
+  [[ $code == 0 ]] && printf '\ndemo finished in %ds\n' $((SECONDS - START))
+  exit "$code"
+}
+
+git_plain() {  # git independent of the user's configuration
+  GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 \
+    GIT_AUTHOR_NAME="gotk demo" GIT_AUTHOR_EMAIL="demo@gotk.invalid" \
+    GIT_COMMITTER_NAME="gotk demo" GIT_COMMITTER_EMAIL="demo@gotk.invalid" \
+    git "$@"
+}
+git_() { git_plain -C "$WORK" "$@"; }  # git in the demo's work tree
+
+kube() { "${KUBE[@]}" "$@"; }
+
+# --- the demo
+
+if [[ ! -x $PY ]]; then
+  uv sync --frozen --quiet
+fi
+if [[ ${1:-} == down ]]; then
+  down
+  exit 0
+fi
+
+step "preparing $DEMO"
+down  # whatever an earlier run left behind
+rm -rf "$LOGS" "$PIDS" "$WORK" "$DEMO/git" "$DEMO/storage" "$DEMO/envtest"
+mkdir -p "$LOGS" "$PIDS" "$DEMO/git"
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+step "creating a Git repository with the app: Namespace, ConfigMap, Deployment, Service, overlay"
+git_plain init --quiet --bare "$DEMO/git/podinfo.git"
+git_plain -C "$DEMO/git/podinfo.git" symbolic-ref HEAD refs/heads/master
+git_plain init --quiet "$WORK"
+git_ symbolic-ref HEAD refs/heads/master
+cp -R tools/demo/app/. "$WORK/"
+git_ add --all
+git_ commit --quiet -m "podinfo: base and the demo overlay"
+git_ push --quiet "$DEMO/git/podinfo.git" master
+FIRST=$(git_ rev-parse HEAD)
+(cd "$WORK" && find . -path ./.git -prune -o -type f -print | sort | sed 's|^\./|      |')
+say "committed ${FIRST:0:12}"
+start_bg git-server "$PY" tools/demo_git_server.py "$DEMO/git" "$DEMO/git-url"
+
+step "starting the control plane (profile full: etcd, kube-apiserver, kube-controller-manager,"
+say "kube-scheduler, kwok with one fake node)"
+timeout "$CONTROL_PLANE_TIMEOUT" "$PY" -m gotk_envtest up --profile full \
+  --dir "$DEMO/envtest" --crds config/crds >"$DEMO/envtest.env" 2>"$LOGS/envtest-up.log" ||
+  die "the control plane did not start within ${CONTROL_PLANE_TIMEOUT}s (see $LOGS/envtest-up.log)"
+# shellcheck source=/dev/null
+source "$DEMO/envtest.env"
 export KUBECONFIG
+say "API server $(awk '/server:/ {print $2}' "$KUBECONFIG"), KUBECONFIG=$KUBECONFIG"
 
-echo "==> serving a demo Git repository over HTTP"
-rm -f "$DEMO/git/url"
-$PY tools/demo_git_server.py "$DEMO/git" >"$DEMO/git-server.log" 2>&1 &
-echo $! >"$DEMO/git-server.pid"
-for _ in $(seq 100); do [[ -f $DEMO/git/url ]] && break; sleep 0.2; done
-URL=$(cat "$DEMO/git/url")
+for _ in $(seq 100); do [[ -s $DEMO/git-url ]] && break; sleep 0.1; done
+[[ -s $DEMO/git-url ]] || die "the Git server did not start (see $LOGS/git-server.log)"
+GIT_URL=$(<"$DEMO/git-url")
+say "Git server at $GIT_URL/podinfo.git"
 
-echo "==> starting source-controller and kustomize-controller"
-$PY -m source_controller --kubeconfig "$KUBECONFIG" --storage-path "$DEMO/storage" \
-  --storage-addr 127.0.0.1:9790 --storage-adv-addr 127.0.0.1:9790 \
-  --metrics-addr 127.0.0.1:9780 --health-addr 127.0.0.1:9781 --log-level info \
-  >"$DEMO/source-controller.log" 2>&1 &
-echo $! >"$DEMO/source-controller.pid"
-$PY -m kustomize_controller --kubeconfig "$KUBECONFIG" \
-  --metrics-addr 127.0.0.1:9782 --health-addr 127.0.0.1:9783 --log-level info \
-  >"$DEMO/kustomize-controller.log" 2>&1 &
-echo $! >"$DEMO/kustomize-controller.pid"
+step "starting source-controller and kustomize-controller"
+read -r STORAGE SC_METRICS SC_HEALTH KC_METRICS KC_HEALTH < <("$PY" -c '
+import socket
+socks = [socket.socket() for _ in range(5)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))')
+start_bg source-controller "$PY" -m source_controller --kubeconfig "$KUBECONFIG" \
+  --storage-path "$DEMO/storage" --storage-addr "127.0.0.1:$STORAGE" \
+  --storage-adv-addr "127.0.0.1:$STORAGE" --metrics-addr "127.0.0.1:$SC_METRICS" \
+  --health-addr "127.0.0.1:$SC_HEALTH" --log-level info
+start_bg kustomize-controller "$PY" -m kustomize_controller --kubeconfig "$KUBECONFIG" \
+  --metrics-addr "127.0.0.1:$KC_METRICS" --health-addr "127.0.0.1:$KC_HEALTH" --log-level info
+kube wait-http "http://127.0.0.1:$SC_HEALTH/readyz" --pid "$(<"$PIDS/source-controller")" \
+  --timeout "$CONTROLLER_TIMEOUT" || die "source-controller did not become ready"
+kube wait-http "http://127.0.0.1:$KC_HEALTH/readyz" --pid "$(<"$PIDS/kustomize-controller")" \
+  --timeout "$CONTROLLER_TIMEOUT" || die "kustomize-controller did not become ready"
+say "both ready (artifacts served from 127.0.0.1:$STORAGE)"
 
-echo "==> creating GitRepository/flux-system/demo and Kustomization/flux-system/demo"
-kubectl create namespace flux-system --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-kubectl apply -f - <<YAML
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: demo, namespace: flux-system}
-spec: {url: "$URL", interval: 1m, ref: {branch: master}}
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: demo, namespace: flux-system}
-spec:
-  interval: 5m
-  prune: true
-  path: ./deploy
-  sourceRef: {kind: GitRepository, name: demo}
-  postBuild: {substitute: {cluster_name: gotk-demo}}
-YAML
-
-kubectl -n flux-system wait --for=condition=Ready gitrepository/demo --timeout=120s
-kubectl -n flux-system wait --for=condition=Ready kustomization/demo --timeout=120s
+step "applying GitRepository/podinfo and Kustomization/podinfo (wait: true) in flux-system"
+kube apply tools/demo/flux.yaml --var "GIT_URL=$GIT_URL" || die "applying tools/demo/flux.yaml failed"
+kube wait gitrepository/podinfo -n flux-system --revision "$FIRST" --timeout "$SOURCE_TIMEOUT" ||
+  die "GitRepository/podinfo did not fetch ${FIRST:0:12}"
+kube wait kustomization/podinfo -n flux-system --revision "$FIRST" --timeout "$APPLY_TIMEOUT" ||
+  die "Kustomization/podinfo did not apply ${FIRST:0:12}"
+kube wait deployment/podinfo -n demo --replicas 2 --timeout 30 ||
+  die "deployment/podinfo did not roll out"
 echo
-kubectl get gitrepositories,kustomizations -A
+kube get gitrepositories,kustomizations -n flux-system
+kube get deployments,pods,configmaps,services -n demo
+say "OK: the app is reconciled and deployment/podinfo rolled out on the fake node"
+
+step "committing a change: a new greeting (a new ConfigMap, so a rollout) and 3 replicas"
+sed -i -e 's/PODINFO_UI_MESSAGE=hello from gotk/PODINFO_UI_MESSAGE=hello again, from commit 2/' \
+  -e 's/count: 2/count: 3/' "$WORK/overlays/demo/kustomization.yaml"
+git_ --no-pager diff --no-color -U0 | sed -n 's/^\([-+] \)/      \1/p'
+git_ commit --quiet -am "podinfo: new greeting, 3 replicas"
+git_ push --quiet "$DEMO/git/podinfo.git" master
+SECOND=$(git_ rev-parse HEAD)
+say "pushed ${SECOND:0:12}; asking source-controller to fetch now rather than at its 1m interval"
+kube reconcile gitrepository/podinfo -n flux-system --timeout "$SOURCE_TIMEOUT" ||
+  die "GitRepository/podinfo did not reconcile"
+kube wait gitrepository/podinfo -n flux-system --revision "$SECOND" --timeout "$SOURCE_TIMEOUT" ||
+  die "GitRepository/podinfo did not fetch ${SECOND:0:12}"
+kube wait kustomization/podinfo -n flux-system --revision "$SECOND" --timeout "$APPLY_TIMEOUT" ||
+  die "Kustomization/podinfo did not apply ${SECOND:0:12}"
+kube wait deployment/podinfo -n demo --replicas 3 --timeout 30 ||
+  die "deployment/podinfo did not roll out the change"
 echo
-kubectl -n demo get configmap/settings resourcequota/demo-quota
-kubectl -n demo get configmap settings -o jsonpath='{.data}{"\n"}'
+kube get kustomizations -n flux-system
+kube get deployments,pods,configmaps -n demo
+say "OK: the change is applied (new ConfigMap rolled out to 3 replicas, the old one pruned)"
+
+step "drift: scaling deployment/podinfo to 1 replica by hand (as \`kubectl edit\` would)"
+kube edit deployment/podinfo -n demo '{"spec":{"replicas":1}}' || die "editing deployment/podinfo failed"
+kube wait deployment/podinfo -n demo --replicas 1 --timeout 30 ||
+  die "deployment/podinfo did not scale down"
+kube get deployments -n demo
+say "asking kustomize-controller to reconcile now rather than at its 5m interval"
+kube reconcile kustomization/podinfo -n flux-system --timeout "$APPLY_TIMEOUT" ||
+  die "Kustomization/podinfo did not reconcile"
+kube wait deployment/podinfo -n demo --replicas 3 --timeout 30 ||
+  die "deployment/podinfo was not restored to 3 replicas"
+echo
+kube get deployments,pods -n demo
+say "OK: the drift is reverted (3 replicas, as Git says)"
+
+cleanup

@@ -138,7 +138,6 @@ async def test_bucket_objects_are_packaged_with_flux_revision(
             ".sourceignore": "ignored/file.txt",
             "ignored/file.txt": "ignored/file.txt",
             "included/file.txt": "included/file.txt",
-            "other/skipped.txt": "outside the prefix",
         },
     )
     await _secret(cluster, namespace, "creds", s3_server.credentials())

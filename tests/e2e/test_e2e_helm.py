@@ -17,7 +17,9 @@ import yaml
 from fixtures.controllers import RunningSourceController, condition, eventually
 from fixtures.git_servers import GitHTTPServer, GitRepo
 from fixtures.helm_repo import HelmChartRepository, HelmRepoFactory
+from fixtures.oci_registry import Registry, unique_repo
 from gotk_envtest import ControlPlane
+from source_controller.oci import HELM_CHART_CONFIG, HELM_CHART_LAYER
 
 Obj = dict[str, Any]
 GROUP = "/apis/source.toolkit.fluxcd.io/v1"
@@ -380,3 +382,38 @@ async def test_bad_charts_report_flux_reasons(
         assert message in condition(obj, "Ready")["message"], name
         stalled = condition(obj, "Stalled").get("status") == "True"
         assert stalled == (reason != "ChartPullError"), name
+
+
+async def test_helm_chart_from_oci_repository(
+    cluster: ControlPlane,
+    namespace: str,
+    source_controller: RunningSourceController,
+    helm_repo: HelmChartRepository,
+    oci_registry: Registry,
+) -> None:
+    path = unique_repo("charts")
+    tgz = {}
+    for version in ("1.0.0", "1.2.0", "2.0.0-rc.1"):
+        tgz[version] = (await helm_repo.add_chart("app", version)).read_bytes()
+        await oci_registry.push(
+            f"{path}/app",
+            version,
+            layers=[(HELM_CHART_LAYER, tgz[version])],
+            config_media_type=HELM_CHART_CONFIG,
+        )
+    spec = {"url": oci_registry.url(path), "type": "oci", "insecure": True}
+    await _create(cluster, namespace, "HelmRepository", "oci", spec)
+    await _create(
+        cluster,
+        namespace,
+        "HelmChart",
+        "app",
+        {"chart": "app", "interval": "1m", "sourceRef": {"kind": "HelmRepository", "name": "oci"}},
+    )
+
+    repo = await _wait(cluster, namespace, "HelmRepository", "oci")
+    assert "artifact" not in repo["status"]
+    assert condition(repo, "Ready")["message"] == "Helm repository is ready"
+    obj = await _wait(cluster, namespace, "HelmChart", "app", revision="1.2.0")
+    assert condition(obj, "Ready")["message"] == "pulled 'app' chart with version '1.2.0'"
+    assert await _download(obj["status"]["artifact"]["url"]) == tgz["1.2.0"]

@@ -88,6 +88,7 @@ build_tools() {
   go_install helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
   go_install sops "github.com/getsops/sops/v3/cmd/sops@$SOPS_VERSION"
   go_install registry "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
+  go_install minio "github.com/minio/minio@$MINIO_VERSION"
   log "tools ready in $tools_bin"
 }
 

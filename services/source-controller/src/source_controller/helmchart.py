@@ -61,6 +61,7 @@ from source_controller.helm.dependencies import dependency_repositories
 from source_controller.helm.download import download
 from source_controller.helm.errors import ChartPullError, HelmError
 from source_controller.helm.index_lookup import find_chart_versions, select_chart_version
+from source_controller.helm.oci_chart import OCIChartSource
 from source_controller.helm.package import HelmPackager, chart_dir_in_source
 from source_controller.helm.urls import resolve_chart_url
 from source_controller.helmrepository import helm_repository_auth
@@ -135,11 +136,11 @@ class HelmChartReconciler(Reconciler):
         try:
             try:
                 if kind == "HelmRepository":
-                    if is_oci or artifact is None:
-                        raise ChartPullError(
-                            "charts from OCI HelmRepositories are not supported yet"
-                        )
-                    build = await self._from_repository(chart, obj, source, artifact, workdir)
+                    if is_oci:
+                        build = await self._from_oci(chart, obj, source, workdir)
+                    else:
+                        assert artifact is not None
+                        build = await self._from_repository(chart, obj, source, artifact, workdir)
                 else:
                     assert artifact is not None
                     build = await self._from_source_artifact(chart, obj, artifact, workdir)
@@ -236,6 +237,22 @@ class HelmChartReconciler(Reconciler):
         packager = HelmPackager(workdir, timeout=_HELM_TIMEOUT)
         return await build_remote_chart(
             downloaded.path, entry.name, version, workdir, packager, self._options(chart, metadata)
+        )
+
+    async def _from_oci(self, chart: HelmChart, obj: Obj, source: Obj, workdir: Path) -> ChartBuild:
+        repo = HelmRepository.model_validate(source)
+        oci = OCIChartSource(self.client, repo, chart.spec.chart)
+        chosen = await oci.choose_version(chart.spec.version)
+        metadata = str(_generation(obj)) if chart.spec.values_files else ""
+        version = with_version_metadata(chosen, metadata)
+        name = chart.spec.chart.rpartition("/")[2]
+        if (cached := self._cached(chart, obj, name, version)) is not None:
+            return cached
+        await self._announce(obj, ChartBuild(name, version))
+        pulled = await oci.download(chosen, workdir / "download.tgz", max_size=self.chart_max_size)
+        packager = HelmPackager(workdir, timeout=_HELM_TIMEOUT)
+        return await build_remote_chart(
+            pulled.path, name, version, workdir, packager, self._options(chart, metadata)
         )
 
     async def _from_source_artifact(

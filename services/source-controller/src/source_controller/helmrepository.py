@@ -40,7 +40,7 @@ from gotk_runtime import (
 
 from source_controller import artifact_steps
 from source_controller.helm.auth import RepositoryAuth, repository_auth
-from source_controller.helm.download import download, redact_url
+from source_controller.helm.download import Downloaded, download, redact_url
 from source_controller.helm.errors import HelmError, IndexTooLarge
 from source_controller.helm.index_process import compact_index_in_child
 from source_controller.helm.oci_repository import check_oci_repository
@@ -147,7 +147,7 @@ class HelmRepositoryReconciler(Reconciler):
 
     async def _fetch_index(
         self, repo: HelmRepository, auth: RepositoryAuth, workdir: Path, obj: Obj
-    ) -> Any:
+    ) -> Downloaded:
         url = index_url(repo.spec.url)
         try:
             return await download(

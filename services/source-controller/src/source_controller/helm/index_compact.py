@@ -175,7 +175,7 @@ _ENTRIES_KEY: Final = re.compile(r"entries:[ \t]*(#.*)?\r?")
 _FIRST_CONTENT: Final = re.compile(r"\n( *)[^ \r\n#]")
 
 
-def _split(text: str) -> tuple[str, list[str]]:
+def _split(text: str) -> tuple[str, list[tuple[int, int]]]:
     """Cut the document into the header (everything outside `entries`) and one YAML
     snippet per chart under `entries`, each of which parses on its own.
 
@@ -211,8 +211,7 @@ def _split(text: str) -> tuple[str, list[str]]:
     starts = [m.start() + 1 for m in key_line.finditer(text, begin, stop)]
     if not starts or not _only_comments(text[begin : starts[0]]):
         raise _NotChunkable
-    bounds = [*starts, stop]
-    return header, [text[a:b] for a, b in itertools.pairwise(bounds)]
+    return header, list(itertools.pairwise([*starts, stop]))
 
 
 def _only_comments(text: str) -> bool:
@@ -220,11 +219,12 @@ def _only_comments(text: str) -> bool:
 
 
 def _chunked(text: str) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
-    header_text, snippets = _split("\n" + text)
+    text = "\n" + text
+    header_text, snippets = _split(text)
     entries: dict[str, list[dict[str, Any]]] = {}
-    for snippet in snippets:
+    for begin, end in snippets:  # sliced one at a time: never a second copy of the index
         try:
-            doc = yaml_rs.loads(snippet, parse_datetime=False)
+            doc = yaml_rs.loads(text[begin:end], parse_datetime=False)
         except (ValueError, TypeError, RecursionError):
             raise _NotChunkable from None
         if not isinstance(doc, dict) or len(doc) != 1:

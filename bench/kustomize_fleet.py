@@ -1,0 +1,360 @@
+"""N GitRepository + Kustomization pairs (default 100), all created at once, each applying
+five objects (three ConfigMaps, a Secret, a headless Service) into its own namespace through
+`spec.targetNamespace`.
+
+Reports, for real source-controller and kustomize-controller processes against a real
+control plane:
+- seconds from the first create until every Kustomization is Ready (and until every
+  GitRepository is), and objects applied per second;
+- the same N x 5 objects applied by a baseline measured in the same run, before the
+  controllers start: one server-side apply PATCH per object, sent one after another from
+  this process (no build, no diff, no inventory, no status) — the least any applier must do;
+  the ratio of the two;
+- each controller's CPU seconds and peak RSS, and the API server + etcd CPU in each phase.
+
+The Git remotes are copies of one bare repository, served by `git http-backend` from this
+process. Namespaces are created before either phase and not timed (the `minimal` cluster has
+no namespace controller). The Services are headless: the cluster's service range has only
+~250 addresses.
+
+usage: uv run python bench/kustomize_fleet.py [--n 100] [--concurrent 4] [--interval 1h]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from fixtures.git_servers import GitHTTPServer, GitRepo
+from gotk_envtest import ControlPlane
+from procstats import cpu_seconds, peak_rss_mib
+
+Obj = dict[str, Any]
+CRD_DIR = Path(__file__).resolve().parents[1] / "config" / "crds"
+NAMESPACE = "fleet"
+SRC = "/apis/source.toolkit.fluxcd.io/v1"
+KS = "/apis/kustomize.toolkit.fluxcd.io/v1"
+APPLY = "application/apply-patch+yaml"
+IN_FLIGHT = 16
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _objects() -> list[Obj]:
+    """The five objects every tenant gets, without a namespace."""
+
+    def configmap(name: str, data: dict[str, str]) -> Obj:
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
+
+    return [
+        configmap("app-config", {"LOG_LEVEL": "info", "REPLICAS": "2"}),
+        configmap("app-features", {f"feature-{i}": str(i % 2 == 0).lower() for i in range(8)}),
+        configmap("app-routes", {"routes.yaml": "- path: /\n  backend: app\n" * 10}),
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "app-credentials"},
+            "type": "Opaque",
+            "stringData": {"username": "app", "password": "not-a-real-password"},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "app"},
+            "spec": {
+                "clusterIP": "None",
+                "selector": {"app": "app"},
+                "ports": [{"name": "http", "port": 80, "targetPort": 8080}],
+            },
+        },
+    ]
+
+
+def _plural(kind: str) -> str:
+    return {"ConfigMap": "configmaps", "Secret": "secrets", "Service": "services"}[kind]
+
+
+def _make_remotes(root: Path, n: int) -> list[str]:
+    """N bare repositories with the same commit; returns their URL paths."""
+    objects = _objects()
+    files = {
+        f"deploy/{o['kind'].lower()}-{o['metadata']['name']}.yaml": json.dumps(o) for o in objects
+    }
+    files["deploy/kustomization.yaml"] = json.dumps(
+        {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": sorted(name.removeprefix("deploy/") for name in files),
+        }
+    )
+    template = GitRepo(root, "template")
+    template.commit(files)
+    paths = []
+    for index in range(n):
+        name = f"app-{index}.git"
+        shutil.copytree(template.bare, root / name)
+        paths.append(name)
+    return paths
+
+
+async def _bounded(calls: Iterable[Callable[[], Awaitable[None]]], limit: int) -> None:
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(call: Callable[[], Awaitable[None]]) -> None:
+        async with semaphore:
+            await call()
+
+    await asyncio.gather(*(one(call) for call in calls))
+
+
+async def _create(plane: ControlPlane, path: str, obj: Obj) -> None:
+    status, body = await plane.request("POST", path, obj)
+    assert status == 201, body
+
+
+async def _create_namespaces(plane: ControlPlane, names: list[str]) -> None:
+    await _bounded(
+        (partial(_create, plane, "/api/v1/namespaces", {"metadata": {"name": n}}) for n in names),
+        IN_FLIGHT,
+    )
+
+
+async def _baseline(plane: ControlPlane, namespaces: list[str]) -> float:
+    objects = _objects()
+    started = time.perf_counter()
+    for namespace in namespaces:
+        for obj in objects:
+            body = {**obj, "metadata": {**obj["metadata"], "namespace": namespace}}
+            path = (
+                f"/api/v1/namespaces/{namespace}/{_plural(obj['kind'])}/{obj['metadata']['name']}"
+                "?fieldManager=bench&force=true"
+            )
+            status, reply = await plane.request("PATCH", path, body, content_type=APPLY)
+            assert status in (200, 201), reply
+    return time.perf_counter() - started
+
+
+def _pair(index: int, url: str, interval: str) -> tuple[Obj, Obj]:
+    name = f"app-{index}"
+    source = {
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "GitRepository",
+        "metadata": {"name": name},
+        "spec": {"url": url, "interval": interval, "ref": {"branch": "master"}},
+    }
+    kustomization = {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": name},
+        "spec": {
+            "interval": interval,
+            "path": "./deploy",
+            "prune": True,
+            "targetNamespace": f"app-{index}",
+            "sourceRef": {"kind": "GitRepository", "name": name},
+        },
+    }
+    return source, kustomization
+
+
+async def _count_ready(plane: ControlPlane, path: str) -> int:
+    status, body = await plane.request("GET", path)
+    assert status == 200, body
+    return sum(
+        1
+        for item in body["items"]
+        for c in (item.get("status") or {}).get("conditions") or []
+        if c["type"] == "Ready" and c["status"] == "True"
+    )
+
+
+def _controller(
+    module: str, plane: ControlPlane, concurrent: int, *extra: str
+) -> subprocess.Popen[bytes]:
+    """Start `python -m module`, its output going to <cluster workdir>/<module>.log."""
+    with (plane.workdir / f"{module}.log").open("wb") as log:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                module,
+                f"--kubeconfig={plane.kubeconfig}",
+                f"--metrics-addr=127.0.0.1:{_free_port()}",
+                f"--health-addr=127.0.0.1:{_free_port()}",
+                f"--concurrent={concurrent}",
+                "--log-level=error",
+                *extra,
+            ],
+            env={**os.environ},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _check_alive(process: subprocess.Popen[bytes], module: str, plane: ControlPlane) -> None:
+    if process.poll() is not None:
+        tail = (plane.workdir / f"{module}.log").read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"{module} exited with {process.returncode}:\n{tail}")
+
+
+def _error_lines(plane: ControlPlane, module: str) -> int:
+    text = (plane.workdir / f"{module}.log").read_text(errors="replace")
+    return sum(1 for line in text.splitlines() if '"level":"error"' in line)
+
+
+def _plane_cpu(plane: ControlPlane) -> float:
+    return sum(cpu_seconds(pid) for pid in plane.pids.values())
+
+
+@dataclass
+class FleetResult:
+    sources_ready: float
+    all_ready: float
+    source_cpu: float
+    source_rss: float
+    kustomize_cpu: float
+    kustomize_rss: float
+    plane_cpu: float
+    source_errors: int
+    kustomize_errors: int
+
+
+async def _run_fleet(
+    plane: ControlPlane,
+    server: GitHTTPServer,
+    paths: list[str],
+    storage: Path,
+    concurrent: int,
+    interval: str,
+) -> FleetResult:
+    addr = f"127.0.0.1:{_free_port()}"
+    source = _controller(
+        "source_controller",
+        plane,
+        concurrent,
+        f"--storage-path={storage}",
+        f"--storage-addr={addr}",
+        f"--storage-adv-addr={addr}",
+    )
+    kustomize = _controller("kustomize_controller", plane, concurrent)
+    n = len(paths)
+    poll = max(1.0, n / 500)
+    sources_ready = 0.0
+    try:
+        await asyncio.sleep(2.0)  # both have listed and started watching
+        plane_before = _plane_cpu(plane)
+        started = time.perf_counter()
+        pairs = [_pair(i, server.url(path), interval) for i, path in enumerate(paths)]
+        sources, kustomizations = (
+            f"{SRC}/namespaces/{NAMESPACE}/gitrepositories",
+            f"{KS}/namespaces/{NAMESPACE}/kustomizations",
+        )
+        creates = [partial(_create, plane, sources, src) for src, _ in pairs]
+        creates += [partial(_create, plane, kustomizations, ks) for _, ks in pairs]
+        await _bounded(creates, IN_FLIGHT)
+        while True:
+            _check_alive(source, "source_controller", plane)
+            _check_alive(kustomize, "kustomize_controller", plane)
+            if not sources_ready and (await _count_ready(plane, sources) == n):
+                sources_ready = time.perf_counter() - started
+            if await _count_ready(plane, kustomizations) == n:
+                break
+            await asyncio.sleep(poll)
+        all_ready = time.perf_counter() - started
+        return FleetResult(
+            sources_ready=sources_ready or all_ready,
+            all_ready=all_ready,
+            source_cpu=cpu_seconds(source.pid),
+            source_rss=peak_rss_mib(source.pid),
+            kustomize_cpu=cpu_seconds(kustomize.pid),
+            kustomize_rss=peak_rss_mib(kustomize.pid),
+            plane_cpu=_plane_cpu(plane) - plane_before,
+            source_errors=_error_lines(plane, "source_controller"),
+            kustomize_errors=_error_lines(plane, "kustomize_controller"),
+        )
+    finally:
+        for process in (kustomize, source):
+            process.terminate()
+        for process in (kustomize, source):
+            process.wait(timeout=60)
+
+
+async def main(n: int, concurrent: int, interval: str) -> None:
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
+        tmp_path = Path(tmp)
+        paths = await asyncio.to_thread(_make_remotes, tmp_path / "remotes", n)
+        server = GitHTTPServer(tmp_path / "remotes")
+        await server.start()
+        storage = tmp_path / "storage"
+        storage.mkdir()
+        try:
+            async with ControlPlane.started("minimal", tmp_path / "cluster", [CRD_DIR]) as plane:
+                baseline_ns = [f"base-{i}" for i in range(n)]
+                fleet_ns = [f"app-{i}" for i in range(n)]
+                await _create_namespaces(plane, [NAMESPACE, *baseline_ns, *fleet_ns])
+                plane_before = _plane_cpu(plane)
+                baseline = await _baseline(plane, baseline_ns)
+                baseline_plane_cpu = _plane_cpu(plane) - plane_before
+                fleet = await _run_fleet(plane, server, paths, storage, concurrent, interval)
+        finally:
+            await server.stop()
+    objects = n * len(_objects())
+    rows = [
+        (
+            "baseline: sequential SSA PATCH, one client",
+            baseline,
+            objects / baseline,
+            baseline_plane_cpu,
+        ),
+        (
+            "controllers: all Kustomizations Ready",
+            fleet.all_ready,
+            objects / fleet.all_ready,
+            fleet.plane_cpu,
+        ),
+    ]
+    print(
+        f"pairs: {n}, objects: {objects}, --concurrent={concurrent} (both controllers), "
+        f"interval: {interval}, load average at start: {load:.1f} on {os.cpu_count()} CPUs"
+    )
+    print(f"{'':44} {'seconds':>8} {'objects/s':>10} {'apiserver+etcd CPU s':>21}")
+    for label, seconds, rate, cpu in rows:
+        print(f"{label:44} {seconds:8.1f} {rate:10.1f} {cpu:21.1f}")
+    print(f"ratio (controllers / baseline): {fleet.all_ready / baseline:.2f}x")
+    print(f"all GitRepositories Ready after: {fleet.sources_ready:.1f} s")
+    print(f"{'':22} {'CPU s':>7} {'peak RSS MiB':>13} {'error logs':>11}")
+    for label, cpu, rss, errors in (
+        ("source-controller", fleet.source_cpu, fleet.source_rss, fleet.source_errors),
+        ("kustomize-controller", fleet.kustomize_cpu, fleet.kustomize_rss, fleet.kustomize_errors),
+    ):
+        print(f"{label:22} {cpu:7.1f} {rss:13.1f} {errors:11d}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=100)
+    parser.add_argument("--concurrent", type=int, default=4)
+    parser.add_argument("--interval", default="1h")
+    args = parser.parse_args()
+    asyncio.run(main(args.n, args.concurrent, args.interval))
