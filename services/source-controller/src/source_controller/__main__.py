@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from gotk_runtime import Manager, configure_logging
 
 from source_controller.artifact_server import ArtifactServer
-from source_controller.kinds import source_reconcilers
+from source_controller.kinds import source_reconcilers, watch_chart_sources
 from source_controller.options import parse_options
 from source_controller.storage import ArtifactStorage
 
 
 async def run(argv: Sequence[str] | None = None, *, handle_signals: bool = True) -> None:
-    options, storage_options = parse_options(argv)
+    options, storage_options, helm_limits = parse_options(argv)
     configure_logging(options.log_level, options.log_encoding)
     storage_options.path.mkdir(parents=True, exist_ok=True)
     storage = ArtifactStorage(
@@ -25,8 +25,9 @@ async def run(argv: Sequence[str] | None = None, *, handle_signals: bool = True)
         retention_records=storage_options.retention_records,
     )
     manager = await Manager.connect(options)
-    for reconciler in source_reconcilers(manager.client, storage, manager.events):
+    for reconciler in source_reconcilers(manager.client, storage, manager.events, helm_limits):
         manager.add_reconciler(reconciler)
+    watch_chart_sources(manager)
     # Only the leader serves: a standby answers 503 until it takes over (as Flux, which
     # starts the file server on the leader only).
     server = ArtifactServer(storage.root, is_serving=lambda: manager.ready)

@@ -23,6 +23,13 @@ class StorageOptions:
     retention_records: int
 
 
+@dataclass(frozen=True, slots=True)
+class HelmLimits:
+    index_max_size: int
+    chart_max_size: int
+    chart_file_max_size: int
+
+
 def advertised_address(storage_addr: str) -> str:
     """Flux's derivation when `--storage-adv-addr` is unset: empty host → localhost,
     0.0.0.0 → this host's name."""
@@ -34,7 +41,9 @@ def advertised_address(storage_addr: str) -> str:
     return f"{host}:{port}"
 
 
-def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, StorageOptions]:
+def parse_options(
+    argv: Sequence[str] | None = None,
+) -> tuple[RuntimeOptions, StorageOptions, HelmLimits]:
     parser = runtime_flags(concurrent=2)
     parser.prog = "python -m source_controller"
     add = parser.add_argument
@@ -66,6 +75,27 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, St
         default=2,
         help="how many artifacts are kept per object",
     )
+    add(
+        "--helm-index-max-size",
+        type=int,
+        default=50 << 20,
+        metavar="BYTES",
+        help="the largest Helm repository index accepted",
+    )
+    add(
+        "--helm-chart-max-size",
+        type=int,
+        default=10 << 20,
+        metavar="BYTES",
+        help="the largest Helm chart archive accepted",
+    )
+    add(
+        "--helm-chart-file-max-size",
+        type=int,
+        default=5 << 20,
+        metavar="BYTES",
+        help="the largest single file accepted inside a Helm chart",
+    )
     args = parser.parse_args(argv)
     storage = StorageOptions(
         path=Path(args.storage_path),
@@ -74,4 +104,9 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, St
         retention_ttl=args.artifact_retention_ttl,
         retention_records=args.artifact_retention_records,
     )
-    return RuntimeOptions.from_args(args, CONTROLLER_NAME), storage
+    helm = HelmLimits(
+        index_max_size=args.helm_index_max_size,
+        chart_max_size=args.helm_chart_max_size,
+        chart_file_max_size=args.helm_chart_file_max_size,
+    )
+    return RuntimeOptions.from_args(args, CONTROLLER_NAME), storage, helm

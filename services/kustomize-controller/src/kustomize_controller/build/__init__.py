@@ -1,5 +1,7 @@
 """kustomize-controller's build: from an extracted artifact to the objects to apply."""
 
+from gotk_runtime.tools import find_tool
+
 from kustomize_controller.build.errors import (
     BuildError,
     DecryptionError,
@@ -21,7 +23,6 @@ from kustomize_controller.build.substitute import (
     decode_secret_data,
     substitute_object,
 )
-from kustomize_controller.build.tools import find_tool
 
 __all__ = [
     "BuildError",

@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 from gotk_runtime import process
+from gotk_runtime.tools import find_tool
 
 from kustomize_controller.build.errors import BuildError
 from kustomize_controller.build.generator import find_kustomization_file, is_remote_reference
-from kustomize_controller.build.tools import find_tool
 
 DEFAULT_BUILD_TIMEOUT = 120.0
 

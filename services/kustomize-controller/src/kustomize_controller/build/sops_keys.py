@@ -21,9 +21,9 @@ from typing import Any
 
 import pyrage  # type: ignore[import-untyped]
 from gotk_runtime import process
+from gotk_runtime.tools import find_tool
 
 from kustomize_controller.build.errors import DecryptionError
-from kustomize_controller.build.tools import find_tool
 
 AGE_KEY_SUFFIX = ".agekey"
 PGP_KEY_SUFFIX = ".asc"

@@ -137,7 +137,12 @@ async def download_index(bucket: S3Bucket, listing: Listing, root: Path, *, time
     gets its new etag, so the revision describes exactly what was downloaded.
     """
     index = listing.index
-    targets = await asyncio.to_thread(_prepare, root, index, listing.ignore_file)
+    try:
+        targets = await asyncio.to_thread(_prepare, root, index, listing.ignore_file)
+    except OSError as err:
+        raise BucketOperationFailed(
+            f"cannot lay out the objects of bucket '{bucket.name}': {err.strerror}"
+        ) from None
     slots = asyncio.Semaphore(MAX_CONCURRENT_FETCHES)
 
     async def fetch(key: str, listed_etag: str) -> None:

@@ -1,11 +1,11 @@
-"""Where the build finds its binaries: $GOTK_TOOLS_BIN, the tools cache, then PATH."""
+"""Where gotk finds the binaries it runs: $GOTK_TOOLS_BIN, the tools cache, then PATH."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from kustomize_controller.build import tools
+from gotk_runtime import tools
 
 
 def executable(path: Path) -> Path:
@@ -42,5 +42,5 @@ def test_cache_directory_comes_before_path(tmp_path: Path, monkeypatch: pytest.M
 
 def test_missing_tool_names_where_it_looked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
-    with pytest.raises(tools.ToolNotFoundError, match="no-such-tool binary not found"):
+    with pytest.raises(tools.ToolNotFound, match="no-such-tool binary not found"):
         tools.find_tool("no-such-tool")
