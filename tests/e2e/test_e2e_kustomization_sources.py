@@ -16,6 +16,7 @@ from fixtures.controllers import (
 )
 from fixtures.git_servers import GitHTTPServer, GitRepo
 from fixtures.oci_registry import Registry, unique_repo
+from fixtures.s3_server import S3Server
 from fixtures.sops_keys import AgeKey, SopsEncrypt
 from gotk_envtest import ControlPlane
 
@@ -224,3 +225,48 @@ async def test_sops_secret_with_the_wrong_key_is_not_applied(
     )
     status, _ = await cluster.request("GET", f"/api/v1/namespaces/{namespace}/secrets/db")
     assert status == 404
+
+
+async def test_kustomization_applies_a_bucket_artifact(
+    cluster: ControlPlane,
+    namespace: str,
+    source_controller: RunningSourceController,
+    kustomize_controller: RunningKustomizeController,
+    s3_server: S3Server,
+) -> None:
+    await s3_server.create_bucket(namespace, {"deploy/cm.yaml": CONFIGMAP.format(source="bucket")})
+    credentials = {k: base64.b64encode(v).decode() for k, v in s3_server.credentials().items()}
+    await _post(
+        cluster,
+        f"/api/v1/namespaces/{namespace}/secrets",
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s3"}, "data": credentials},
+    )
+    await _post(
+        cluster,
+        f"{SRC}/namespaces/{namespace}/buckets",
+        {
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "Bucket",
+            "metadata": {"name": "manifests"},
+            "spec": {
+                "bucketName": namespace,
+                "endpoint": s3_server.endpoint,
+                "insecure": True,
+                "interval": "1h",
+                "secretRef": {"name": "s3"},
+            },
+        },
+    )
+    await _post(
+        cluster,
+        f"{KS}/namespaces/{namespace}/kustomizations",
+        _kustomization("from-bucket", namespace, "Bucket", "manifests", path="./deploy"),
+    )
+    obj = await _ready_or_failed(cluster, namespace, "from-bucket")
+    assert condition(obj, "Ready")["status"] == "True", condition(obj, "Ready")
+    assert obj["status"]["lastAppliedRevision"].startswith("sha256:")
+    status, cm = await cluster.request(
+        "GET", f"/api/v1/namespaces/{namespace}/configmaps/from-bucket"
+    )
+    assert status == 200
+    assert cm["data"] == {"source": "bucket"}
