@@ -9,6 +9,7 @@ PYTEST_ARGS ?=
 test: setup controlplane tools lint types contracts pytest
 
 setup:
+	tools/ensure-packages.sh
 	@command -v uv >/dev/null || python3 -m pip install --user --quiet uv
 	uv sync --frozen
 
