@@ -74,16 +74,22 @@ async def test_api_server_accepts_the_model_serialization(
     assert Kustomization.model_validate(stored).spec == obj.spec
 
 
+def _suspended(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Keep a kustomize-controller running in the same test session from writing to it."""
+    manifest = {**manifest, "spec": {**manifest["spec"], "suspend": True}}
+    return manifest
+
+
 async def test_status_subresource_stores_documented_status(
     cluster: ControlPlane, namespace: str
 ) -> None:
     manifest = _load(DOCS / "status-history.yaml")
     status, created = await cluster.request(
-        "POST", _collection(namespace), _into(manifest, namespace)
+        "POST", _collection(namespace), _suspended(_into(manifest, namespace))
     )
     assert status == 201, created
-    created["status"] = manifest["status"]
     name = created["metadata"]["name"]
+    created["status"] = manifest["status"]
     status, updated = await cluster.request(
         "PUT", f"{_collection(namespace)}/{name}/status", created
     )
@@ -95,7 +101,7 @@ async def test_status_subresource_stores_documented_status(
 async def test_status_subresource_rejects_malformed_inventory(
     cluster: ControlPlane, namespace: str
 ) -> None:
-    status, created = await cluster.request("POST", _collection(namespace), _minimal())
+    status, created = await cluster.request("POST", _collection(namespace), _suspended(_minimal()))
     assert status == 201, created
     created["status"] = {"inventory": {"entries": [{"id": "default_app__Service"}]}}
     status, body = await cluster.request("PUT", f"{_collection(namespace)}/app/status", created)

@@ -134,6 +134,7 @@ def test_json_logs_carry_the_bound_object() -> None:
     handler.setFormatter(JsonFormatter())
     handler.addFilter(_ContextFilter())
     logger = logging.getLogger("gotk.test.json")
+    logger.setLevel(logging.INFO)  # independent of the level a running service configured
     logger.addHandler(handler)
     logger.propagate = False
     try:
