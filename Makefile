@@ -31,6 +31,7 @@ contracts:
 
 crds:
 	$(UV_RUN) python -m gotk_api.crds --out config/crds
+	rm -f charts/gotk/crds/*.yaml && cp config/crds/*.yaml charts/gotk/crds/
 
 pytest:
 	$(UV_RUN) pytest $(PYTEST_ARGS)
