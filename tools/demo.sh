@@ -38,7 +38,8 @@ die() {
   for log in "$LOGS"/*.log "$DEMO"/envtest/serve.log "$DEMO"/envtest/cluster/logs/*.log; do
     [[ -f $log ]] && printf '  %s\n' "$log" >&2
   done
-  for log in "$LOGS"/source-controller.log "$LOGS"/kustomize-controller.log; do
+  for log in "$DEMO"/envtest/serve.log "$LOGS"/source-controller.log \
+    "$LOGS"/kustomize-controller.log; do
     [[ -s $log ]] || continue
     printf -- '--- last lines of %s\n' "$log" >&2
     tail -n 8 "$log" >&2
@@ -51,11 +52,17 @@ die() {
 # Every process the demo starts names $DEMO/envtest/ (the control plane, and the
 # controllers by their kubeconfig) or $DEMO/git (the Git server) in its command line, which
 # is how a straggler from an interrupted run is recognised.
+cmdline_of() {  # cmdline_of PID: its arguments joined by spaces (empty if it is gone)
+  local parts=()
+  { mapfile -d '' -t parts <"/proc/$1/cmdline"; } 2>/dev/null || true
+  printf '%s' "${parts[*]}"
+}
+
 leftovers() {
   local dir cmdline
   for dir in /proc/[0-9]*; do
     [[ ${dir#/proc/} == "$$" ]] && continue
-    cmdline=$(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null) || continue
+    cmdline=$(cmdline_of "${dir#/proc/}")
     if [[ $cmdline == *"$DEMO/envtest/"* || $cmdline == *"$DEMO/git "* ]]; then
       printf '%s %s\n' "${dir#/proc/}" "$cmdline"
     fi
@@ -73,12 +80,14 @@ stop_pid() {  # stop_pid NAME: SIGTERM, then SIGKILL after 15 s
   local file=$PIDS/$1 pid
   [[ -f $file ]] || return 0
   pid=$(<"$file")
+  rm -f "$file"
+  # A pid from a run long gone may belong to someone else by now.
+  [[ $(cmdline_of "$pid") == *"$DEMO/"* ]] || return 0
   if kill -TERM "$pid" 2>/dev/null; then
     for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   fi
   wait "$pid" 2>/dev/null || true
-  rm -f "$file"
 }
 
 down() {
@@ -88,11 +97,15 @@ down() {
   if [[ -d $DEMO/envtest ]]; then
     "$PY" -m gotk_envtest down --dir "$DEMO/envtest" >/dev/null 2>&1 || true
   fi
-  # A control plane killed before it was ready has no pid file for `down` to find.
-  local pid _
-  while read -r pid _; do
-    [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null || true
-  done < <(leftovers)
+  # A control plane interrupted before it was ready has no pid file for `down` to find.
+  local pids
+  pids=$(leftovers | cut -d' ' -f1)
+  [[ -n $pids ]] || return 0
+  # shellcheck disable=SC2086  # one pid per word
+  kill -TERM $pids 2>/dev/null || true
+  for _ in $(seq 100); do [[ -z $(leftovers) ]] && return 0; sleep 0.1; done
+  # shellcheck disable=SC2086
+  kill -KILL $pids 2>/dev/null || true
 }
 
 CLEANED=0
@@ -104,7 +117,11 @@ cleanup() {
   if [[ ${KEEP:-0} == 1 && $code == 0 ]]; then
     step "KEEP=1: leaving everything running"
     say "export KUBECONFIG=$KUBECONFIG"
-    say "stop it with: tools/demo.sh down"
+    if [[ -n ${GOTK_DEMO_DIR:-} ]]; then
+      say "stop it with: GOTK_DEMO_DIR=$DEMO tools/demo.sh down"
+    else
+      say "stop it with: tools/demo.sh down"
+    fi
     return
   fi
   step "cleaning up"
@@ -141,8 +158,12 @@ if [[ ${1:-} == down ]]; then
 fi
 
 step "preparing $DEMO"
-down  # whatever an earlier run left behind
-rm -rf "$LOGS" "$PIDS" "$WORK" "$DEMO/git" "$DEMO/storage" "$DEMO/envtest"
+if [[ -n $(leftovers) ]]; then
+  say "stopping what an earlier demo left running there"
+  down
+fi
+rm -rf "$LOGS" "$PIDS" "$WORK" "$DEMO/git" "$DEMO/storage" "$DEMO/envtest" "$DEMO/git-url" \
+  "$DEMO/envtest.env"
 mkdir -p "$LOGS" "$PIDS" "$DEMO/git"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -175,6 +196,7 @@ for _ in $(seq 100); do [[ -s $DEMO/git-url ]] && break; sleep 0.1; done
 [[ -s $DEMO/git-url ]] || die "the Git server did not start (see $LOGS/git-server.log)"
 GIT_URL=$(<"$DEMO/git-url")
 say "Git server at $GIT_URL/podinfo.git"
+kube get nodes
 
 step "starting source-controller and kustomize-controller"
 read -r STORAGE SC_METRICS SC_HEALTH KC_METRICS KC_HEALTH < <("$PY" -c '
@@ -204,7 +226,7 @@ kube wait deployment/podinfo -n demo --replicas 2 --timeout 30 ||
   die "deployment/podinfo did not roll out"
 echo
 kube get gitrepositories,kustomizations -n flux-system
-kube get deployments,pods,configmaps,services -n demo
+kube get deployments,pods,configmaps,services -n demo -l app.kubernetes.io/part-of=gotk-demo
 say "OK: the app is reconciled and deployment/podinfo rolled out on the fake node"
 
 step "committing a change: a new greeting (a new ConfigMap, so a rollout) and 3 replicas"
@@ -215,17 +237,15 @@ git_ commit --quiet -am "podinfo: new greeting, 3 replicas"
 git_ push --quiet "$DEMO/git/podinfo.git" master
 SECOND=$(git_ rev-parse HEAD)
 say "pushed ${SECOND:0:12}; asking source-controller to fetch now rather than at its 1m interval"
-kube reconcile gitrepository/podinfo -n flux-system --timeout "$SOURCE_TIMEOUT" ||
-  die "GitRepository/podinfo did not reconcile"
-kube wait gitrepository/podinfo -n flux-system --revision "$SECOND" --timeout "$SOURCE_TIMEOUT" ||
-  die "GitRepository/podinfo did not fetch ${SECOND:0:12}"
+kube reconcile gitrepository/podinfo -n flux-system --revision "$SECOND" \
+  --timeout "$SOURCE_TIMEOUT" || die "GitRepository/podinfo did not fetch ${SECOND:0:12}"
 kube wait kustomization/podinfo -n flux-system --revision "$SECOND" --timeout "$APPLY_TIMEOUT" ||
   die "Kustomization/podinfo did not apply ${SECOND:0:12}"
 kube wait deployment/podinfo -n demo --replicas 3 --timeout 30 ||
   die "deployment/podinfo did not roll out the change"
 echo
 kube get kustomizations -n flux-system
-kube get deployments,pods,configmaps -n demo
+kube get deployments,pods,configmaps -n demo -l app.kubernetes.io/part-of=gotk-demo
 say "OK: the change is applied (new ConfigMap rolled out to 3 replicas, the old one pruned)"
 
 step "drift: scaling deployment/podinfo to 1 replica by hand (as \`kubectl edit\` would)"
@@ -239,7 +259,7 @@ kube reconcile kustomization/podinfo -n flux-system --timeout "$APPLY_TIMEOUT" |
 kube wait deployment/podinfo -n demo --replicas 3 --timeout 30 ||
   die "deployment/podinfo was not restored to 3 replicas"
 echo
-kube get deployments,pods -n demo
+kube get deployments,pods -n demo -l app.kubernetes.io/part-of=gotk-demo
 say "OK: the drift is reverted (3 replicas, as Git says)"
 
 cleanup

@@ -1,9 +1,9 @@
 """A tiny kubectl for `make demo`: apply, get, wait, reconcile and edit, against $KUBECONFIG.
 
     demo_kube.py apply FILE [--var NAME=VALUE ...]
-    demo_kube.py get KIND[,KIND...] [-n NAMESPACE]
+    demo_kube.py get KIND[,KIND...] [-n NAMESPACE] [-l SELECTOR]
     demo_kube.py wait KIND/NAME -n NAMESPACE [--revision SHA] [--replicas N] [--timeout S]
-    demo_kube.py reconcile KIND/NAME -n NAMESPACE [--timeout S]
+    demo_kube.py reconcile KIND/NAME -n NAMESPACE [--revision SHA] [--timeout S]
     demo_kube.py edit KIND/NAME -n NAMESPACE JSON_MERGE_PATCH
     demo_kube.py wait-http URL --pid PID [--timeout S]
 
@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ class Kind:
 
 KINDS: dict[str, Kind] = {
     "namespace": Kind("/api/v1", "namespaces", namespaced=False),
+    "node": Kind("/api/v1", "nodes", namespaced=False),
     "configmap": Kind("/api/v1", "configmaps"),
     "service": Kind("/api/v1", "services"),
     "pod": Kind("/api/v1", "pods"),
@@ -139,8 +141,11 @@ class Cluster:
             raise DemoError(f"GET {object_path(kind, namespace, name)}: {_message(body)}")
         return body
 
-    def list(self, kind: Kind, namespace: str | None) -> list[Obj]:
-        status, body = self.request("GET", object_path(kind, namespace))
+    def list(self, kind: Kind, namespace: str | None, selector: str | None = None) -> list[Obj]:
+        path = object_path(kind, namespace)
+        if selector:
+            path += "?labelSelector=" + urllib.parse.quote(selector)
+        status, body = self.request("GET", path)
         if status != 200:
             raise DemoError(f"listing {kind.plural}: {_message(body)}")
         items: list[Obj] = body.get("items", [])
@@ -255,6 +260,16 @@ def _row(kind_name: str, obj: Obj) -> tuple[str, str, str, str]:
         node = (obj.get("spec") or {}).get("nodeName") or "no node yet"
         phase = status.get("phase", "Pending")
         return namespace, name, f"{started}/{len(obj['spec']['containers'])}", f"{phase} on {node}"
+    if kind_name == "node":
+        ready = condition(obj, "Ready")
+        fake = (metadata.get("annotations") or {}).get("kwok.x-k8s.io/node") == "fake"
+        what = "a fake node played by kwok" if fake else "a node"
+        return (
+            namespace,
+            name,
+            ready.get("status", "Unknown"),
+            f"{what}: {ready.get('message', '')}",
+        )
     if kind_name == "configmap":
         data = ", ".join(f"{k}={v}" for k, v in sorted((obj.get("data") or {}).items()))
         return namespace, name, "-", data
@@ -269,7 +284,8 @@ def table(rows: list[tuple[str, str, str, str]]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
     lines = []
     for row in [header, *rows]:
-        status = row[3] if len(row[3]) <= 90 else row[3][:87] + "..."
+        status = " ".join(row[3].split())
+        status = status if len(status) <= 100 else status[:97] + "..."
         lines.append(
             "  ".join(c.ljust(w) for c, w in zip(row[:3], widths, strict=True)) + "  " + status
         )
@@ -296,7 +312,7 @@ def cmd_get(cluster: Cluster, args: argparse.Namespace) -> None:
     rows = []
     for name in args.kinds.split(","):
         kind_name, kind = kind_named(name)
-        objects = cluster.list(kind, args.namespace)
+        objects = cluster.list(kind, args.namespace, args.selector)
         rows += [_row(kind_name, obj) for obj in sorted(objects, key=_sort_key)]
     print("\n".join("    " + line for line in table(rows).splitlines()))
 
@@ -331,10 +347,11 @@ def _describe(obj: Obj | None) -> str:
     ready = condition(obj, "Ready")
     if not ready:
         return "no Ready condition yet"
+    message = str(ready.get("message", ""))
     revision = revision_of(obj)
-    return f"Ready={ready.get('status')} {ready.get('reason', '')}: {ready.get('message', '')}" + (
-        f" (revision {revision})" if revision else ""
-    )
+    if revision and revision not in message:
+        message += f" (revision {revision})"
+    return f"Ready={ready.get('status')} ({ready.get('reason', '')}) {message}"
 
 
 def cmd_wait(cluster: Cluster, args: argparse.Namespace) -> None:
@@ -375,7 +392,12 @@ def _deployment_done(cluster: Cluster, deployment: Obj, replicas: int | None) ->
     running = [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
     nodes = sorted({p["spec"].get("nodeName") for p in running})
     summary += f"; {len(running)} pod(s) Running on {', '.join(nodes) or 'no node'}"
-    return done and len(running) == want == len(pods), summary
+    done = done and len(running) == want == len(pods)
+    if not done:
+        for node_name in nodes:
+            node = cluster.get(KINDS["node"], None, node_name) or {}
+            summary += f"; node {node_name} Ready={condition(node, 'Ready').get('status')}"
+    return done, summary
 
 
 def cmd_reconcile(cluster: Cluster, args: argparse.Namespace) -> None:
@@ -387,12 +409,15 @@ def cmd_reconcile(cluster: Cluster, args: argparse.Namespace) -> None:
 
     def probe() -> tuple[bool, str]:
         obj = cluster.get(kind, args.namespace, name)
-        handled = (
-            obj is not None and (obj.get("status") or {}).get("lastHandledReconcileAt") == token
-        )
-        return handled and obj is not None and flux_ready(obj), _describe(obj)
+        if obj is None or (obj.get("status") or {}).get("lastHandledReconcileAt") != token:
+            return False, f"reconcile not handled yet; {_describe(obj)}"
+        done = flux_ready(obj) and revision_of(obj).endswith(args.revision or "")
+        return done, _describe(obj)
 
-    seen = _poll(f"{kind_name}/{name} in {args.namespace} to reconcile", args.timeout, probe)
+    what = f"{kind_name}/{name} in {args.namespace} to reconcile"
+    if args.revision:
+        what += f" to revision {args.revision[:12]}"
+    seen = _poll(what, args.timeout, probe)
     print(f"    {kind_name}/{name}: {seen}")
 
 
@@ -428,13 +453,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
     get = commands.add_parser("get")
     get.add_argument("kinds")
     get.add_argument("-n", "--namespace")
+    get.add_argument("-l", "--selector")
     for name in ("wait", "reconcile", "edit"):
         command = commands.add_parser(name)
         command.add_argument("object", metavar="KIND/NAME")
         command.add_argument("-n", "--namespace", required=True)
         command.add_argument("--timeout", type=float, default=60.0)
+        if name in ("wait", "reconcile"):
+            command.add_argument("--revision", help="wait for a revision ending with this")
         if name == "wait":
-            command.add_argument("--revision")
             command.add_argument("--replicas", type=int)
         if name == "edit":
             command.add_argument("patch", metavar="JSON_MERGE_PATCH")

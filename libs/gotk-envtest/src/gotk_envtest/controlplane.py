@@ -234,6 +234,9 @@ class ControlPlane:
                 "--node-ip=127.0.0.1",
                 f"--server-address=127.0.0.1:{free_port()}",
                 "--cidr=10.244.0.0/16",
+                # kwok renews the node Lease; without it the controller-manager marks the
+                # fake node NotReady after ~50 s and its pods stop being Ready.
+                "--node-lease-duration-seconds=40",
             ],
             env={**os.environ, "HOME": str(kwok_home)},
         ).start()
