@@ -26,19 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fixtures.git_servers import GitHTTPServer, GitRepo
 from gotk_api.meta import parse_duration
-from gotk_envtest import ControlPlane
+from gotk_envtest import ControlPlane, free_port
 from procstats import cpu_seconds, peak_rss_mib
 
 CRD_DIR = Path(__file__).resolve().parents[1] / "config" / "crds"
 NAMESPACE = "bench"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _make_repos(root: Path, n: int) -> list[GitRepo]:
@@ -88,7 +80,7 @@ async def main(n: int, interval: str, concurrent: int) -> None:
             await plane.request("POST", "/api/v1/namespaces", {"metadata": {"name": NAMESPACE}})
             storage = tmp_path / "storage"
             storage.mkdir()
-            addr = f"127.0.0.1:{_free_port()}"
+            addr = f"127.0.0.1:{free_port()}"
             controller = subprocess.Popen(  # noqa: ASYNC220 - returns at once
                 [
                     sys.executable,
@@ -98,8 +90,8 @@ async def main(n: int, interval: str, concurrent: int) -> None:
                     f"--storage-path={storage}",
                     f"--storage-addr={addr}",
                     f"--storage-adv-addr={addr}",
-                    f"--metrics-addr=127.0.0.1:{_free_port()}",
-                    f"--health-addr=127.0.0.1:{_free_port()}",
+                    f"--metrics-addr=127.0.0.1:{free_port()}",
+                    f"--health-addr=127.0.0.1:{free_port()}",
                     f"--concurrent={concurrent}",
                     "--log-level=error",
                 ],

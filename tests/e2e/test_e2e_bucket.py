@@ -8,14 +8,13 @@ import asyncio
 import base64
 import hashlib
 import io
-import socket
 import tarfile
 from typing import Any
 
 import aiohttp
 from fixtures.controllers import RunningSourceController, condition, eventually
 from fixtures.s3_server import HostileS3, S3Server
-from gotk_envtest import ControlPlane
+from gotk_envtest import ControlPlane, free_port
 
 Obj = dict[str, Any]
 GROUP = "/apis/source.toolkit.fluxcd.io/v1"
@@ -117,12 +116,6 @@ def _files(archive: bytes) -> dict[str, bytes]:
 def _revision(index: dict[str, str]) -> str:
     text = "".join(f"{key} {index[key]}\n" for key in sorted(index))
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_bucket_objects_are_packaged_with_flux_revision(
@@ -256,7 +249,7 @@ async def test_fetch_failures_set_ready_false_with_flux_reasons(
         _bucket("nobucket", f"{namespace}-absent", endpoint, secretRef={"name": "creds"}),
     )
     await _create(
-        cluster, namespace, _bucket("down", namespace, f"127.0.0.1:{_free_port()}", timeout="5s")
+        cluster, namespace, _bucket("down", namespace, f"127.0.0.1:{free_port()}", timeout="5s")
     )
     await _create(
         cluster, namespace, _bucket("nosecret", namespace, endpoint, secretRef={"name": "absent"})

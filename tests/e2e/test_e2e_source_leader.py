@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -16,20 +15,14 @@ import aiohttp
 import pytest
 from fixtures.controllers import condition, eventually
 from fixtures.git_servers import GitHTTPServer, GitRepo
-from gotk_envtest import ControlPlane
+from gotk_envtest import ControlPlane, free_port
 
 GROUP = "/apis/source.toolkit.fluxcd.io/v1"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Instance:
     def __init__(self, plane: ControlPlane, storage: Path, name: str) -> None:
-        self.addr = f"127.0.0.1:{_free_port()}"
+        self.addr = f"127.0.0.1:{free_port()}"
         storage.mkdir(parents=True)
         self.process = subprocess.Popen(
             [
@@ -40,8 +33,8 @@ class Instance:
                 f"--storage-path={storage}",
                 f"--storage-addr={self.addr}",
                 f"--storage-adv-addr={self.addr}",
-                f"--metrics-addr=127.0.0.1:{_free_port()}",
-                f"--health-addr=127.0.0.1:{_free_port()}",
+                f"--metrics-addr=127.0.0.1:{free_port()}",
+                f"--health-addr=127.0.0.1:{free_port()}",
                 "--enable-leader-election",
                 "--runtime-namespace=default",
                 "--leader-election-lease-duration=4s",

@@ -2,7 +2,7 @@
 kube-controller-manager, kube-scheduler and kwok) for gotk's tests and demo."""
 
 from .binaries import KUBE_VERSION, BinariesMissing, bin_dir
-from .controlplane import FAKE_NODE, ControlPlane, ControlPlaneError, Profile
+from .controlplane import FAKE_NODE, ControlPlane, ControlPlaneError, Profile, free_port
 
 __all__ = [
     "FAKE_NODE",
@@ -12,4 +12,5 @@ __all__ = [
     "ControlPlaneError",
     "Profile",
     "bin_dir",
+    "free_port",
 ]
