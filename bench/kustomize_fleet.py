@@ -12,12 +12,14 @@ control plane:
   the ratio of the two;
 - each controller's CPU seconds and peak RSS, and the API server + etcd CPU in each phase.
 
-The Git remotes are copies of one bare repository, served by `git http-backend` from this
-process. Namespaces are created before either phase and not timed (the `minimal` cluster has
-no namespace controller). The Services are headless: the cluster's service range has only
-~250 addresses.
+All 2N objects are created at once (source and Kustomization interleaved, 16 requests in
+flight); Ready is polled every second (every N/500 s above N=500). The Git remotes are copies
+of one bare repository, served by `git http-backend` from this process. Namespaces are
+created before either phase and not timed (the `minimal` cluster has no namespace
+controller). The Services are headless: the cluster's service range has only ~250 addresses.
 
 usage: uv run python bench/kustomize_fleet.py [--n 100] [--concurrent 4] [--interval 1h]
+       [--progress]
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fixtures.git_servers import GitHTTPServer, GitRepo
-from gotk_envtest import ControlPlane
+from gotk_envtest import ControlPlane, free_port
 from procstats import cpu_seconds, peak_rss_mib
 
 Obj = dict[str, Any]
@@ -50,14 +52,6 @@ SRC = "/apis/source.toolkit.fluxcd.io/v1"
 KS = "/apis/kustomize.toolkit.fluxcd.io/v1"
 APPLY = "application/apply-patch+yaml"
 IN_FLIGHT = 16
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _objects() -> list[Obj]:
@@ -199,8 +193,8 @@ def _controller(
                 "-m",
                 module,
                 f"--kubeconfig={plane.kubeconfig}",
-                f"--metrics-addr=127.0.0.1:{_free_port()}",
-                f"--health-addr=127.0.0.1:{_free_port()}",
+                f"--metrics-addr=127.0.0.1:{free_port()}",
+                f"--health-addr=127.0.0.1:{free_port()}",
                 f"--concurrent={concurrent}",
                 "--log-level=error",
                 *extra,
@@ -235,6 +229,7 @@ class FleetResult:
     kustomize_cpu: float
     kustomize_rss: float
     plane_cpu: float
+    git_server_cpu: float
     source_errors: int
     kustomize_errors: int
 
@@ -246,8 +241,9 @@ async def _run_fleet(
     storage: Path,
     concurrent: int,
     interval: str,
+    progress: bool,
 ) -> FleetResult:
-    addr = f"127.0.0.1:{_free_port()}"
+    addr = f"127.0.0.1:{free_port()}"
     source = _controller(
         "source_controller",
         plane,
@@ -262,22 +258,37 @@ async def _run_fleet(
     sources_ready = 0.0
     try:
         await asyncio.sleep(2.0)  # both have listed and started watching
-        plane_before = _plane_cpu(plane)
+        plane_before, own_before = _plane_cpu(plane), cpu_seconds(os.getpid())
         started = time.perf_counter()
         pairs = [_pair(i, server.url(path), interval) for i, path in enumerate(paths)]
         sources, kustomizations = (
             f"{SRC}/namespaces/{NAMESPACE}/gitrepositories",
             f"{KS}/namespaces/{NAMESPACE}/kustomizations",
         )
-        creates = [partial(_create, plane, sources, src) for src, _ in pairs]
-        creates += [partial(_create, plane, kustomizations, ks) for _, ks in pairs]
+        creates = [
+            call
+            for src, ks in pairs
+            for call in (
+                partial(_create, plane, sources, src),
+                partial(_create, plane, kustomizations, ks),
+            )
+        ]
         await _bounded(creates, IN_FLIGHT)
         while True:
             _check_alive(source, "source_controller", plane)
             _check_alive(kustomize, "kustomize_controller", plane)
-            if not sources_ready and (await _count_ready(plane, sources) == n):
+            ready_sources = n if sources_ready else await _count_ready(plane, sources)
+            if not sources_ready and ready_sources == n:
                 sources_ready = time.perf_counter() - started
-            if await _count_ready(plane, kustomizations) == n:
+            ready = await _count_ready(plane, kustomizations)
+            if progress:
+                elapsed = time.perf_counter() - started
+                print(
+                    f"{elapsed:7.1f} s: GitRepositories Ready {ready_sources}/{n}, "
+                    f"Kustomizations Ready {ready}/{n}",
+                    file=sys.stderr,
+                )
+            if ready == n:
                 break
             await asyncio.sleep(poll)
         all_ready = time.perf_counter() - started
@@ -289,6 +300,7 @@ async def _run_fleet(
             kustomize_cpu=cpu_seconds(kustomize.pid),
             kustomize_rss=peak_rss_mib(kustomize.pid),
             plane_cpu=_plane_cpu(plane) - plane_before,
+            git_server_cpu=cpu_seconds(os.getpid()) - own_before,
             source_errors=_error_lines(plane, "source_controller"),
             kustomize_errors=_error_lines(plane, "kustomize_controller"),
         )
@@ -299,7 +311,7 @@ async def _run_fleet(
             process.wait(timeout=60)
 
 
-async def main(n: int, concurrent: int, interval: str) -> None:
+async def main(n: int, concurrent: int, interval: str, progress: bool) -> None:
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
         tmp_path = Path(tmp)
@@ -316,7 +328,9 @@ async def main(n: int, concurrent: int, interval: str) -> None:
                 plane_before = _plane_cpu(plane)
                 baseline = await _baseline(plane, baseline_ns)
                 baseline_plane_cpu = _plane_cpu(plane) - plane_before
-                fleet = await _run_fleet(plane, server, paths, storage, concurrent, interval)
+                fleet = await _run_fleet(
+                    plane, server, paths, storage, concurrent, interval, progress
+                )
         finally:
             await server.stop()
     objects = n * len(_objects())
@@ -343,6 +357,10 @@ async def main(n: int, concurrent: int, interval: str) -> None:
         print(f"{label:44} {seconds:8.1f} {rate:10.1f} {cpu:21.1f}")
     print(f"ratio (controllers / baseline): {fleet.all_ready / baseline:.2f}x")
     print(f"all GitRepositories Ready after: {fleet.sources_ready:.1f} s")
+    print(
+        f"this process (git http-backend server + polling) CPU meanwhile: "
+        f"{fleet.git_server_cpu:.1f} s"
+    )
     print(f"{'':22} {'CPU s':>7} {'peak RSS MiB':>13} {'error logs':>11}")
     for label, cpu, rss, errors in (
         ("source-controller", fleet.source_cpu, fleet.source_rss, fleet.source_errors),
@@ -356,5 +374,6 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--concurrent", type=int, default=4)
     parser.add_argument("--interval", default="1h")
+    parser.add_argument("--progress", action="store_true", help="print Ready counts per poll")
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.concurrent, args.interval))
+    asyncio.run(main(args.n, args.concurrent, args.interval, args.progress))

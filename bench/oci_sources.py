@@ -35,7 +35,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fixtures.oci_registry import FLUX_LAYER, OCI_MANIFEST, Registry
-from gotk_envtest import ControlPlane
+from gotk_envtest import ControlPlane, free_port
 from procstats import cpu_seconds, peak_rss_mib
 
 Obj = dict[str, Any]
@@ -44,14 +44,6 @@ NAMESPACE = "bench"
 REPO = "gotk/bench-app"
 SRC = "/apis/source.toolkit.fluxcd.io/v1"
 IN_FLIGHT = 16
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _files(tag: int, kib: int) -> dict[str, str]:
@@ -140,7 +132,7 @@ async def _count_ready(plane: ControlPlane) -> int:
 def _start_controller(
     plane: ControlPlane, storage: Path, concurrent: int, log: Path
 ) -> subprocess.Popen[bytes]:
-    addr = f"127.0.0.1:{_free_port()}"
+    addr = f"127.0.0.1:{free_port()}"
     with log.open("wb") as out:
         return subprocess.Popen(
             [
@@ -151,8 +143,8 @@ def _start_controller(
                 f"--storage-path={storage}",
                 f"--storage-addr={addr}",
                 f"--storage-adv-addr={addr}",
-                f"--metrics-addr=127.0.0.1:{_free_port()}",
-                f"--health-addr=127.0.0.1:{_free_port()}",
+                f"--metrics-addr=127.0.0.1:{free_port()}",
+                f"--health-addr=127.0.0.1:{free_port()}",
                 f"--concurrent={concurrent}",
                 "--log-level=error",
             ],
