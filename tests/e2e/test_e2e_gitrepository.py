@@ -382,3 +382,43 @@ async def test_unchanged_commit_is_a_cheap_no_op(
     after = (await eventually(handled))["status"]["artifact"]
     assert after == before
     assert stored.stat().st_mtime_ns == mtime
+
+
+async def test_old_artifacts_are_garbage_collected(
+    cluster: ControlPlane,
+    namespace: str,
+    source_controller: RunningSourceController,
+    make_git_repo: Callable[..., GitRepo],
+    git_http_server: GitHTTPServer,
+) -> None:
+    """Retention keeps the newest 2 artifacts once the older ones pass the TTL (1s here)."""
+    repo = make_git_repo()
+    shas = [repo.commit({"v": "0"})]
+    await _create(cluster, namespace, _gitrepo("gc", git_http_server.url(repo)))
+    await _ready(cluster, namespace, "gc", f"master@sha1:{shas[0]}")
+    directory = source_controller.storage_path / "gitrepository" / namespace / "gc"
+    for index in (1, 2, 3):
+        shas.append(repo.commit({"v": str(index)}))
+        await _request_reconcile(cluster, namespace, "gc", f"gc-{index}")
+        await _ready(cluster, namespace, "gc", f"master@sha1:{shas[-1]}")
+
+    attempts = iter(range(1000))
+
+    async def collected() -> set[str] | None:
+        await _request_reconcile(cluster, namespace, "gc", f"gc-collect-{next(attempts)}")
+        stored = {p.name for p in directory.glob("*.tar.gz") if not p.is_symlink()}
+        return stored if len(stored) == 2 else None
+
+    stored = await eventually(collected, timeout=30, interval=1.0)
+    assert stored == {f"{shas[-1]}.tar.gz", f"{shas[-2]}.tar.gz"}
+    assert (directory / "latest.tar.gz").resolve().name == f"{shas[-1]}.tar.gz"
+
+
+async def _request_reconcile(cluster: ControlPlane, namespace: str, name: str, token: str) -> None:
+    status, _ = await cluster.request(
+        "PATCH",
+        f"{GROUP}/namespaces/{namespace}/gitrepositories/{name}",
+        {"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": token}}},
+        content_type="application/merge-patch+json",
+    )
+    assert status == 200

@@ -22,15 +22,15 @@ def files(*ages: tuple[str, float]) -> list[StoredFile]:
     [
         # nothing beyond the newest two
         (files(("a", 300), ("b", 200)), "b", 2, 60, []),
-        # c is current; of the rest a and b, keep 2 newest -> nothing
-        (files(("a", 300), ("b", 200), ("c", 1)), "c", 2, 60, []),
-        # keep 1: b is kept, a is old -> gone
-        (files(("a", 300), ("b", 200), ("c", 1)), "c", 1, 60, ["a"]),
+        # c is current and counts as one of the 2 records: b is kept, a is old -> gone
+        (files(("a", 300), ("b", 200), ("c", 1)), "c", 2, 60, ["a"]),
+        # keep 1: only the current artifact; a and b are old -> gone
+        (files(("a", 300), ("b", 200), ("c", 1)), "c", 1, 60, ["a", "b"]),
         # beyond N but still younger than the TTL: kept for readers in flight
         (files(("a", 30), ("b", 20), ("c", 10), ("d", 1)), "d", 1, 60, []),
         (files(("a", 90), ("b", 70), ("c", 10), ("d", 1)), "d", 1, 60, ["a", "b"]),
         # the current artifact survives even as the oldest file
-        (files(("cur", 9999), ("n1", 500), ("n2", 400), ("n3", 300)), "cur", 2, 60, ["n1"]),
+        (files(("cur", 9999), ("n1", 500), ("n2", 400), ("n3", 300)), "cur", 2, 60, ["n1", "n2"]),
         # keep 0: everything but current once past the TTL
         (files(("a", 100), ("b", 100), ("c", 5)), None, 0, 60, ["a", "b"]),
         # crash leftovers go once past the TTL, whatever N says
@@ -59,11 +59,10 @@ def test_collect_garbage_deletes_files_and_their_locks_but_not_links(tmp_path: P
     deleted = collect_garbage(
         tmp_path, current="cur.tar.gz", keep=2, ttl=60, deadline=time.monotonic() + 5
     )
-    assert deleted == ["old.tar.gz"]
+    assert deleted == ["old.tar.gz", "mid.tar.gz"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "cur.tar.gz",
         "latest.tar.gz",
-        "mid.tar.gz",
         "new.tar.gz",
     ]
 
@@ -92,5 +91,5 @@ async def test_storage_gc_honours_records_and_ttl(tmp_path: Path) -> None:
         os.utime(local, (stamp, stamp))
         paths.append(stored.path)
     deleted = await storage.garbage_collect("GitRepository", "ns", "app", current=paths[-1])
-    assert deleted == [paths[0], paths[1]]
-    assert [await storage.exists(p) for p in paths] == [False, False, True, True, True]
+    assert deleted == [paths[0], paths[1], paths[2]]
+    assert [await storage.exists(p) for p in paths] == [False, False, False, True, True]

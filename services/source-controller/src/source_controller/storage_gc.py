@@ -1,13 +1,13 @@
 """Which files in one object's artifact directory are garbage.
 
-Rule: the current artifact is never garbage; of the others, the newest
-`retention_records` (by mtime) are kept, and the older ones go once they are older than
-`retention_ttl`. Flux instead deletes every non-current file past the TTL even when that
-leaves fewer records; keeping the last few regardless of age lets a consumer that is
-still reading the previous artifact finish, and the TTL stops a burst of revisions from
-being deleted the moment they are replaced. Symlinks (`latest.tar.gz`) and `.lock` files
-are never counted; crashed-write temp files are removed once past the TTL. Like Flux, a
-scan looks at no more than `GARBAGE_SCAN_LIMIT` files.
+Rule: the current artifact is never garbage and counts as one of the `retention_records`
+kept; of the others, the newest (by mtime) fill the remaining records, and the older ones
+go once they are older than `retention_ttl`. Flux instead deletes every non-current file
+past the TTL even when that leaves fewer records; keeping the last few regardless of age
+lets a consumer that is still reading the previous artifact finish, and the TTL stops a
+burst of revisions from being deleted the moment they are replaced. Symlinks
+(`latest.tar.gz`) and `.lock` files are never counted; crashed-write temp files are removed
+once past the TTL. Like Flux, a scan looks at no more than `GARBAGE_SCAN_LIMIT` files.
 """
 
 from __future__ import annotations
@@ -47,7 +47,10 @@ def select_garbage(
         key=lambda f: (f.mtime, f.name),
         reverse=True,
     )
-    garbage = [f for f in candidates[keep:] if now - f.mtime > ttl]
+    # `keep` counts the current artifact, as Flux's --artifact-retention-records does.
+    has_current = any(f.name == current for f in files)
+    keep_others = max(keep - 1, 0) if has_current else keep
+    garbage = [f for f in candidates[keep_others:] if now - f.mtime > ttl]
     garbage += [f for f in files if is_temp_name(f.name) and now - f.mtime > ttl]
     garbage.sort(key=lambda f: (f.mtime, f.name))
     return [f.name for f in garbage]
