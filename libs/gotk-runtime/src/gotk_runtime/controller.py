@@ -24,7 +24,7 @@ from gotk_api.conditions import (
 from gotk_api.meta import parse_duration
 
 from gotk_runtime.conditions import Conditions
-from gotk_runtime.errors import KubeError, NotFound
+from gotk_runtime.errors import KubeError, NotFound, Waiting
 from gotk_runtime.events import EventRecorder
 from gotk_runtime.informer import EventType, Informer
 from gotk_runtime.kube.client import KubeClient
@@ -190,13 +190,12 @@ class Controller:
             jitter_percentage=self._jitter,
             previous_ready=previous_ready,
         )
-        if isinstance(outcome, Exception):
-            log.error(
-                "reconciliation failed: %s",
-                Conditions(obj).get(
-                    READY,
-                ),
-            )
+        if isinstance(outcome, Waiting):
+            # Waiting on something else (a source artifact, a dependency) is not a failure.
+            log.info("reconciliation waiting: %s", outcome)
+        elif isinstance(outcome, Exception):
+            ready = Conditions(obj).get(READY) or {}
+            log.error("reconciliation failed: %s: %s", ready.get("reason"), ready.get("message"))
         if not await self._patch_status(key, patcher):
             return
         self._metrics.record_condition(kind, namespace, name, READY, Conditions(obj).status(READY))
