@@ -15,7 +15,8 @@ cp_bin=$cache/controlplane/$KUBE_VERSION/bin
 tools_bin=$cache/tools/bin
 work=$cache/build
 
-export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0 GOPROXY=${GOPROXY:-https://proxy.golang.org}
+# Keep the machine's own Go settings (proxy, flags) and add ours.
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=mod $(go env GOFLAGS)"
 
 log() { printf '[build] %s\n' "$*" >&2; }
 
