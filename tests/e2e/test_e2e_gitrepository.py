@@ -15,7 +15,8 @@ from typing import Any
 import aiohttp
 import pytest
 from fixtures.controllers import RunningSourceController, condition, eventually
-from fixtures.git_servers import GitHTTPServer, GitRepo, GitSSHServer
+from fixtures.git_servers import GitHTTPServer, GitRepo, GitSSHServer, TLSFiles
+from fixtures.http_proxy import ConnectProxy
 from gotk_envtest import ControlPlane
 
 Obj = dict[str, Any]
@@ -315,3 +316,23 @@ async def test_old_artifacts_are_garbage_collected(env: GitEnv) -> None:
     stored = await eventually(collected, timeout=30, interval=1.0)
     assert stored == {f"{shas[-1]}.tar.gz", f"{shas[-2]}.tar.gz"}
     assert (directory / "latest.tar.gz").resolve().name == f"{shas[-1]}.tar.gz"
+
+
+async def test_proxy_secret_routes_the_clone_through_the_proxy(
+    env: GitEnv, git_https_server: GitHTTPServer, git_tls: TLSFiles, connect_proxy: ConnectProxy
+) -> None:
+    repo, sha = env.repo({"via.yaml": "proxy"})
+    await env.secret("ca", {"ca.crt": git_tls.ca_pem})
+    await env.secret("proxy", {"address": connect_proxy.address.encode()})
+    await env.secret("dead-proxy", {"address": b"http://127.0.0.1:9"})
+    url = git_https_server.url(repo)
+    await env.create("proxied", url, secretRef={"name": "ca"}, proxySecretRef={"name": "proxy"})
+    await env.create(
+        "dead", url, secretRef={"name": "ca"}, proxySecretRef={"name": "dead-proxy"}, timeout="10s"
+    )
+
+    obj = await env.ready("proxied")
+    assert obj["status"]["artifact"]["revision"] == f"master@sha1:{sha}"
+    assert f"127.0.0.1:{git_https_server.port}" in connect_proxy.targets
+    dead = condition(await env.not_ready("dead"), "Ready")
+    assert dead["reason"] == "GitOperationFailed"
