@@ -3,7 +3,8 @@
 Per object (fluxcd/pkg ssa's ApplyAll): skip it if excluded (``reconcile: disabled``,
 ``ssa: Ignore``) or create-only and present (``ssa: IfNotPresent``); dry-run the apply; on an
 immutable-field error, with ``spec.force`` or ``force: enabled``, delete and recreate it;
-compare the dry-run result with the live object and apply only what drifted. The stage of
+take fields over from kubectl & co (``field_managers``); compare the dry-run result with the
+live object and apply only what drifted or was taken over. The stage of
 CRDs/Namespaces/ClusterRoles (then the ``*Class`` stage) is waited for before the next.
 """
 
@@ -27,6 +28,7 @@ from kustomize_controller.apply_plan import (
     is_force_enabled,
 )
 from kustomize_controller.build import is_encrypted_secret
+from kustomize_controller.field_managers import clean_up, flux_cleanup
 from kustomize_controller.inventory import ObjectRef
 from kustomize_controller.wait import WaitError, wait_for_set
 
@@ -79,12 +81,14 @@ class ResourceApplier:
         *,
         force: bool = False,
         field_manager: str = FIELD_MANAGER,
+        override_managers: Sequence[str] = (),
         wait_timeout: float = 60.0,
         wait_interval: float = 2.0,
     ) -> None:
         self.client = client
         self.force = force
         self.field_manager = field_manager
+        self.cleanup = flux_cleanup(field_manager, override_managers)
         self.wait_timeout = wait_timeout
         self.wait_interval = wait_interval
 
@@ -192,7 +196,15 @@ class ResourceApplier:
                 ) from None
         if existing is None:
             return _Planned(obj, resource, ChangeSetEntry(ref, CREATED), needs_apply=True)
-        if has_drifted(existing, dry_run):
+        try:
+            cleaned = await clean_up(
+                self.client, resource, obj, existing, self.cleanup, self.field_manager
+            )
+        except KubeError as err:
+            raise ApplyError(
+                f"{ref} metadata.managedFields cleanup failed: {_reason(err)}"
+            ) from None
+        if cleaned is not None or has_drifted(existing, dry_run):
             return _Planned(obj, resource, ChangeSetEntry(ref, CONFIGURED), needs_apply=True)
         return _Planned(obj, resource, ChangeSetEntry(ref, UNCHANGED), needs_apply=False)
 

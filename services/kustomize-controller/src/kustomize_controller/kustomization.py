@@ -244,7 +244,9 @@ class KustomizationReconciler(Reconciler):
         artifact: SourceArtifact,
         objects: list[Obj],
     ) -> list[ChangeSetEntry]:
-        applier = ResourceApplier(client, force=ks.spec.force)
+        applier = ResourceApplier(
+            client, force=ks.spec.force, override_managers=self.options.override_managers
+        )
         changes = await applier.apply_all_staged(
             objects, decryption_configured=ks.spec.decryption is not None
         )

@@ -20,6 +20,7 @@ class KustomizeOptions:
     default_service_account: str = ""
     http_retry: int = 9
     strict_substitutions: bool = False
+    override_managers: tuple[str, ...] = ()
 
 
 def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, KustomizeOptions]:
@@ -52,6 +53,13 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, Ku
     )
     add("--http-retry", type=int, default=9, help="retries of a failed artifact download")
     add(
+        "--override-manager",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="field manager whose changes to applied objects are undone (repeatable)",
+    )
+    add(
         "--feature-gates",
         default="",
         help="comma-separated Name=bool pairs; only StrictPostBuildSubstitutions is honoured",
@@ -68,6 +76,7 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, Ku
         default_service_account=args.default_service_account,
         http_retry=args.http_retry,
         strict_substitutions=gates.get("StrictPostBuildSubstitutions", False),
+        override_managers=tuple(args.override_manager),
     )
     return RuntimeOptions.from_args(args, CONTROLLER_NAME), options
 
