@@ -22,6 +22,8 @@ from gotk_api.conditions import (
     NEW_ARTIFACT_EVENT_REASON,
     SOURCE_VERIFIED,
     STORAGE_OPERATION_FAILED,
+    SUCCEEDED_REASON,
+    VERIFICATION_ERROR_REASON,
 )
 from gotk_api.meta import parse_duration
 from gotk_api.source_git import GitRepository
@@ -52,6 +54,7 @@ from source_controller.git import (
     proxy_from_secret,
     remote_head,
 )
+from source_controller.git.verify import VerificationError, VerificationMode, verify_commit
 from source_controller.include import ResolvedInclude, copy_includes, resolve_includes
 from source_controller.secrets import read_secret
 from source_controller.storage import ArtifactStorage, StorageError
@@ -92,6 +95,8 @@ class GitRepositoryReconciler(Reconciler):
         includes = await resolve_includes(self.client, repo, obj)
         timeout = parse_duration(repo.spec.timeout)
         ref = GitRef.from_spec(repo.spec.ref)
+        if repo.spec.verify is None:
+            _forget_verification(obj)
 
         head = await self._remote_head(repo, ref, auth, timeout, obj)
         if head is not None and self._up_to_date(obj, repo, head, includes):
@@ -105,6 +110,7 @@ class GitRepositoryReconciler(Reconciler):
             tree = workdir / "tree"
             commit = await self._checkout(repo, ref, auth, timeout, tree, obj)
             artifact_steps.mark_new_revision(obj, commit.revision)
+            await self._verify(repo, obj, tree, commit, timeout)
             await copy_includes(self.storage, includes, tree)
             await self._store(repo, obj, tree, commit, includes)
         finally:
@@ -121,11 +127,6 @@ class GitRepositoryReconciler(Reconciler):
             raise Stalling(
                 f"spec.provider '{repo.spec.provider}' is not supported by gotk yet; "
                 "use a secretRef with credentials instead",
-                reason=INVALID_PROVIDER_CONFIGURATION_REASON,
-            )
-        if repo.spec.verify is not None:
-            raise Stalling(
-                "spec.verify (commit signature verification) is not supported by gotk yet",
                 reason=INVALID_PROVIDER_CONFIGURATION_REASON,
             )
 
@@ -176,6 +177,8 @@ class GitRepositoryReconciler(Reconciler):
             return False
         if (status.get("observedInclude") or None) != _include_spec(repo):
             return False
+        if _requires_verification(repo, status.get("sourceVerificationMode")):
+            return False
         stored = [a.get("digest") for a in status.get("includedArtifacts") or []]
         return stored == [i.artifact.get("digest") for i in includes]
 
@@ -196,6 +199,33 @@ class GitRepositoryReconciler(Reconciler):
             raise self._fetch_failed(obj, err) from None
         Conditions(obj).delete(FETCH_FAILED)
         return commit
+
+    async def _verify(
+        self, repo: GitRepository, obj: Obj, tree: Path, commit: Commit, timeout: float
+    ) -> None:
+        """Flux's verifySignature: the new revision is stored only if its signature checks."""
+        verify = repo.spec.verify
+        if verify is None:
+            return
+        conditions = Conditions(obj)
+        try:
+            keys = await read_secret(
+                self.client, repo.namespace, verify.secret_ref.name, field="spec.verify.secretRef"
+            )
+        except GenericError as err:
+            message = f"PGP public keys secret error: {err}"
+            conditions.mark_false(SOURCE_VERIFIED, VERIFICATION_ERROR_REASON, message)
+            raise GenericError(message, reason=VERIFICATION_ERROR_REASON) from None
+        mode = VerificationMode.from_spec(verify.mode)
+        try:
+            verified = await verify_commit(repo.spec.url, tree, commit, mode, keys, timeout=timeout)
+        except VerificationError as err:
+            conditions.mark_false(SOURCE_VERIFIED, err.reason, str(err))
+            if err.stalling:
+                raise Stalling(str(err), reason=err.reason) from None
+            raise GenericError(str(err), reason=err.reason) from None
+        obj.setdefault("status", {})["sourceVerificationMode"] = verified.mode.value
+        conditions.mark_true(SOURCE_VERIFIED, SUCCEEDED_REASON, verified.message)
 
     async def _store(
         self,
@@ -246,6 +276,27 @@ class GitRepositoryReconciler(Reconciler):
     async def finalize(self, obj: Obj) -> None:
         meta = obj["metadata"]
         await self.storage.remove_all("GitRepository", meta["namespace"], meta["name"])
+
+
+def _forget_verification(obj: Obj) -> None:
+    Conditions(obj).delete(SOURCE_VERIFIED)
+    (obj.get("status") or {}).pop("sourceVerificationMode", None)
+
+
+def _requires_verification(repo: GitRepository, observed: str | None) -> bool:
+    """Whether the stored artifact lacks a verification the spec now asks for."""
+    if repo.spec.verify is None:
+        return False
+    if observed is None:
+        return True
+    wanted = VerificationMode.from_spec(repo.spec.verify.mode)
+    try:
+        done = VerificationMode.from_spec(observed)
+    except ValueError:
+        return True
+    return (wanted.verifies_head and not done.verifies_head) or (
+        wanted.verifies_tag and not done.verifies_tag
+    )
 
 
 def _include_spec(repo: GitRepository) -> list[Obj] | None:
