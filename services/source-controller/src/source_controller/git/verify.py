@@ -15,9 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Final
 
-from gotk_api.conditions import VERIFICATION_ERROR_REASON
+from gotk_api.conditions import (
+    INVALID_COMMIT_SIGNATURE_REASON,
+    INVALID_GIT_OBJECT_REASON,
+    INVALID_TAG_SIGNATURE_REASON,
+    INVALID_VERIFICATION_MODE_REASON,
+    VERIFICATION_ERROR_REASON,
+)
 from gotk_runtime.process import CompletedProcess, ProcessStartFailed, ProcessTimeout, run
 
 from source_controller.git.auth import GitAuth
@@ -47,10 +52,6 @@ __all__ = [
 ]
 
 # Flux's reasons for these failures (source-controller verifySignature).
-INVALID_VERIFICATION_MODE_REASON: Final = "InvalidVerificationMode"
-INVALID_GIT_OBJECT_REASON: Final = "InvalidGitObject"
-INVALID_TAG_SIGNATURE_REASON: Final = "InvalidTagSignature"
-INVALID_COMMIT_SIGNATURE_REASON: Final = "InvalidCommitSignature"
 
 GPG = "gpg"
 GPGCONF = "gpgconf"
