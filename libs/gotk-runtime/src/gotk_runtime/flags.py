@@ -52,6 +52,9 @@ class RuntimeOptions:
     log_level: str = "info"
     log_encoding: str = "json"
     kubeconfig: str | None = None
+    events_addr: str = ""
+    kube_api_qps: float = 50.0
+    kube_api_burst: int = 300
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, controller_name: str) -> RuntimeOptions:
@@ -124,6 +127,23 @@ def runtime_flags(
         "--kubeconfig",
         default=None,
         help="path to a kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)",
+    )
+    add(
+        "--events-addr",
+        default="",
+        help="also POST every event to this notification-controller address",
+    )
+    add(
+        "--kube-api-qps",
+        type=float,
+        default=50.0,
+        help="client-side limit of Kubernetes API requests per second (0: no limit)",
+    )
+    add(
+        "--kube-api-burst",
+        type=int,
+        default=300,
+        help="Kubernetes API requests sent at once before --kube-api-qps applies",
     )
     return parser
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gotk_runtime.controller import Controller
-from gotk_runtime.events import EventRecorder
+from gotk_runtime.events import EventForwarder, EventRecorder
 from gotk_runtime.flags import RuntimeOptions
 from gotk_runtime.health import EndpointServer, health_app, metrics_app
 from gotk_runtime.informer import EventHandler, Informer
@@ -27,6 +27,7 @@ from gotk_runtime.kube.client import KubeClient
 from gotk_runtime.kube.config import load_config
 from gotk_runtime.leader import LeaderElector, LeadershipLost
 from gotk_runtime.metrics import ControllerMetrics
+from gotk_runtime.ratelimit import kube_api_limiter
 from gotk_runtime.reconcile import Reconciler
 
 __all__ = ["Manager"]
@@ -47,7 +48,8 @@ class Manager:
         self.options = options
         self.client = client
         self.metrics = ControllerMetrics()
-        self.events = EventRecorder(client, options.controller_name)
+        forwarder = EventForwarder(options.events_addr) if options.events_addr else None
+        self.events = EventRecorder(client, options.controller_name, forwarder=forwarder)
         self.controllers: dict[str, Controller] = {}
         self.leader: LeaderElector | None = None
         self.metrics_server: EndpointServer | None = None
@@ -62,9 +64,14 @@ class Manager:
 
     @classmethod
     async def connect(cls, options: RuntimeOptions, **kwargs: Any) -> Manager:
-        """A manager with a client for ``--kubeconfig`` / $KUBECONFIG / in-cluster."""
+        """A manager with a client for ``--kubeconfig`` / $KUBECONFIG / in-cluster, limited
+        to ``--kube-api-qps`` / ``--kube-api-burst``."""
         config = await load_config(options.kubeconfig)
-        client = KubeClient(config, user_agent=options.controller_name)
+        client = KubeClient(
+            config,
+            user_agent=options.controller_name,
+            rate_limiter=kube_api_limiter(options.kube_api_qps, options.kube_api_burst),
+        )
         return cls(options, client, owns_client=True, **kwargs)
 
     @property
@@ -166,6 +173,7 @@ class Manager:
         if graceful and self.leader is not None and self.options.leader_election_release_on_cancel:
             await self.leader.release()
         await _cancel(informers)
+        await self.events.close(drain=5.0 if graceful else 0.0)
         for server in (self.metrics_server, self.health_server):
             if server is not None:
                 await server.stop()

@@ -1,7 +1,9 @@
 """A thin async client for any Kubernetes resource, speaking raw JSON.
 
 Objects are plain dicts straight from orjson: no generated model classes (slow to build and
-several times larger in memory). Every failure leaves as a ``KubeError`` subclass.
+several times larger in memory). Every failure leaves as a ``KubeError`` subclass. With a
+``rate_limiter`` every request but a watch first takes a token, as client-go does: a watch
+is one long-lived request, and limiting it would only delay the informers' recovery.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from gotk_runtime.errors import (
 from gotk_runtime.kube.config import ClusterConfig
 from gotk_runtime.kube.discovery import Discovery
 from gotk_runtime.kube.resource import Resource
+from gotk_runtime.ratelimit import TokenBucket
 
 __all__ = ["KubeClient", "PatchType", "WatchEvent"]
 
@@ -65,10 +68,16 @@ class KubeClient:
     """Requests to one API server; use as an async context manager or call ``close()``."""
 
     def __init__(
-        self, config: ClusterConfig, *, user_agent: str = "gotk", timeout: float = 30.0
+        self,
+        config: ClusterConfig,
+        *,
+        user_agent: str = "gotk",
+        timeout: float = 30.0,
+        rate_limiter: TokenBucket | None = None,
     ) -> None:
         self.config = config
         self.timeout = timeout
+        self.rate_limiter = rate_limiter
         self.discovery = Discovery(self)
         self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
@@ -271,6 +280,8 @@ class KubeClient:
     ) -> Any:
         """Send one request; return the parsed JSON body (``None`` if empty)."""
         data = body if body is None or isinstance(body, bytes) else orjson.dumps(body)
+        if self.rate_limiter is not None:
+            await self.rate_limiter.acquire()
         client_timeout = aiohttp.ClientTimeout(total=timeout or self.timeout)
         try:
             async with await self._send(
