@@ -1,14 +1,17 @@
 """`spec.dependsOn`: every dependency must exist, be reconciled at its latest generation and
-be Ready; one built from the same source must have applied the same revision."""
+be Ready; one built from the same source must have applied the same revision. A
+dependency with a `readyExpr` is ready when that CEL expression over `self` (this
+Kustomization) and `dep` (the dependency) is true, instead of the built-in checks."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from gotk_api.conditions import DEPENDENCY_NOT_READY_REASON, INVALID_CEL_EXPRESSION_REASON
+from gotk_api.conditions import DEPENDENCY_NOT_READY_REASON
 from gotk_api.kustomize import Kustomization
-from gotk_runtime import KubeClient, NotFound, Resource, Stalling, Waiting
+from gotk_runtime import KubeClient, NotFound, Resource, Waiting
 
+from kustomize_controller.cel import CELEvaluationError, compile_expr
 from kustomize_controller.source import SourceArtifact, format_duration, same_revision
 
 Obj = dict[str, Any]
@@ -25,25 +28,40 @@ class DependencyNotReady(Waiting):
 async def check_dependencies(
     client: KubeClient, ks: Kustomization, artifact: SourceArtifact, requeue_after: float
 ) -> None:
-    """Return when every dependency is ready; raise ``DependencyNotReady`` otherwise."""
-    for dep_ref in ks.spec.depends_on or ():
-        if dep_ref.ready_expr:
-            raise Stalling(
-                f"dependency '{dep_ref.name}': readyExpr (CEL) is not supported by gotk yet",
-                reason=INVALID_CEL_EXPRESSION_REASON,
-            )
+    """Return when every dependency is ready; raise ``DependencyNotReady`` otherwise, or
+    ``InvalidCELExpression`` (stalling) when a `readyExpr` does not compile."""
+    depends_on = ks.spec.depends_on or []
+    ready_exprs = [
+        compile_expr(d.ready_expr, f"spec.dependsOn[{i}].readyExpr") if d.ready_expr else None
+        for i, d in enumerate(depends_on)
+    ]
+    self_obj: Obj | None = None
+    for dep_ref, ready_expr in zip(depends_on, ready_exprs, strict=True):
         namespace = dep_ref.namespace or ks.namespace
         where = f"{namespace}/{dep_ref.name}"
         try:
             dep = await client.get(KUSTOMIZATIONS, dep_ref.name, namespace)
         except NotFound:
             raise _not_ready(f"dependency '{where}' not found", requeue_after) from None
+        if ready_expr is not None:
+            if self_obj is None:
+                self_obj = ks.model_dump(mode="json", by_alias=True, exclude_none=True)
+            try:
+                ready = ready_expr.evaluate_bool({"self": self_obj, "dep": dep})
+            except CELEvaluationError as err:
+                raise _not_ready(f"dependency '{where}': {err}", requeue_after) from None
+            if not ready:
+                raise _not_ready(
+                    f"dependency '{where}' is not ready according to readyExpr eval",
+                    requeue_after,
+                )
+            continue
         status = dep.get("status") or {}
         conditions = status.get("conditions") or []
         if not conditions or dep["metadata"].get("generation") != status.get("observedGeneration"):
             raise _not_ready(f"dependency '{where}' is not ready", requeue_after)
-        ready: Obj = next((c for c in conditions if c.get("type") == "Ready"), {})
-        if ready.get("status") != "True":
+        ready_condition: Obj = next((c for c in conditions if c.get("type") == "Ready"), {})
+        if ready_condition.get("status") != "True":
             raise _not_ready(f"dependency '{where}' is not ready", requeue_after)
         if _same_source(dep, ks) and not same_revision(
             artifact.revision, status.get("lastAppliedRevision")

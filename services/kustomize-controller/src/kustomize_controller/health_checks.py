@@ -18,6 +18,7 @@ from gotk_api.kustomize import Kustomization
 from gotk_runtime import Conditions, EventRecorder, GenericError, KubeClient, patch_progress
 
 from kustomize_controller.apply import SKIPPED, ChangeSetEntry
+from kustomize_controller.health_exprs import compile_health_checks
 from kustomize_controller.inventory import ObjectRef
 from kustomize_controller.source import SourceArtifact, format_duration
 from kustomize_controller.wait import WaitError, wait_for_set
@@ -61,6 +62,7 @@ async def run_health_checks(
     interval: float = 5.0,
 ) -> None:
     conditions = Conditions(obj)
+    custom = compile_health_checks(ks.spec.health_check_exprs)
     refs = health_check_refs(ks, changes) if (ks.spec.wait or ks.spec.health_checks) else []
     if not refs:
         conditions.delete(HEALTHY)
@@ -76,7 +78,9 @@ async def run_health_checks(
     await patch_progress(obj)
     started = time.monotonic()
     try:
-        await wait_for_set(client, refs, timeout=timeout, interval=interval)
+        await wait_for_set(
+            client, refs, timeout=timeout, interval=interval, status_of=custom.status
+        )
     except WaitError as err:
         conditions.mark_false(HEALTHY, HEALTH_CHECK_FAILED_REASON, str(err))
         elapsed = format_duration(round(time.monotonic() - started, 1))

@@ -51,6 +51,7 @@ from kustomize_controller.build import build_kustomization, resolve_build_dir
 from kustomize_controller.dependencies import DependencyNotReady, check_dependencies, retry_message
 from kustomize_controller.finalize import finalize_kustomization
 from kustomize_controller.health_checks import run_health_checks
+from kustomize_controller.health_exprs import compile_health_checks
 from kustomize_controller.impersonation import apply_client
 from kustomize_controller.inputs import resolve_decryption_keys, resolve_variables
 from kustomize_controller.inventory import inventory_from_objects, stale_refs
@@ -84,6 +85,8 @@ class KustomizationReconciler(Reconciler):
 
     async def reconcile(self, obj: Obj) -> Result:
         ks = Kustomization.model_validate(obj)
+        # Flux rejects invalid health check expressions before anything else is done.
+        compile_health_checks(ks.spec.health_check_exprs)
         artifact = await get_source_artifact(
             self.client,
             ks,

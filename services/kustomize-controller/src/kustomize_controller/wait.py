@@ -8,12 +8,15 @@ on timeout report each object not yet Current with its last status.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from gotk_runtime import KubeClient, KubeError, NoKindMatch, NotFound
 
 from kustomize_controller.health import Status, StatusResult, compute_status
 from kustomize_controller.inventory import ObjectRef
+
+StatusFunc = Callable[[Mapping[str, Any] | None], StatusResult]
 
 
 class WaitError(Exception):
@@ -27,12 +30,14 @@ async def wait_for_set(
     timeout: float,
     interval: float = 5.0,
     fail_fast: bool = True,
+    status_of: StatusFunc = compute_status,
 ) -> None:
+    """``status_of`` computes an object's status (``spec.healthCheckExprs`` swap it in)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     last: dict[ObjectRef, StatusResult | None] = {}
     while True:
-        results = await asyncio.gather(*(_status(client, ref) for ref in refs))
+        results = await asyncio.gather(*(_status(client, ref, status_of) for ref in refs))
         last = dict(zip(refs, results, strict=True))
         statuses = {r.status for r in results if r is not None}
         unknown = any(r is None for r in results)
@@ -49,7 +54,7 @@ async def wait_for_set(
         await asyncio.sleep(min(interval, remaining))
 
 
-async def _status(client: KubeClient, ref: ObjectRef) -> StatusResult | None:
+async def _status(client: KubeClient, ref: ObjectRef, status_of: StatusFunc) -> StatusResult | None:
     """The object's kstatus, or None when it cannot be read (unknown kind, API error)."""
     try:
         resource = await client.discovery.resource_for(ref.api_version, ref.kind)
@@ -57,10 +62,10 @@ async def _status(client: KubeClient, ref: ObjectRef) -> StatusResult | None:
     except NoKindMatch:
         return None
     except NotFound:
-        return compute_status(None)
+        return status_of(None)
     except KubeError:
         return None
-    return compute_status(live)
+    return status_of(live)
 
 
 def _message(prefix: str, last: dict[ObjectRef, StatusResult | None], *, timed_out: bool) -> str:
