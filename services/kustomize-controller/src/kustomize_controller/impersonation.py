@@ -2,8 +2,8 @@
 impersonates (`spec.serviceAccountName` / `--default-service-account`), and/or a remote
 cluster from `spec.kubeConfig.secretRef`.
 
-gotk_runtime's KubeClient has no impersonation option, so ``ImpersonatingClient`` adds the
-``Impersonate-User`` header to every request of its own HTTP session. As in Flux, the user is
+Impersonation is an ``Impersonate-User`` header on every request of a separate client that
+shares the controller's API rate limit. As in Flux, the user is
 ``system:serviceaccount:<namespace>:<name>`` with no groups.
 """
 
@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import yaml
 from gotk_api.kustomize import Kustomization
 from gotk_runtime import GenericError, KubeClient, KubeError, NotFound, Stalling, load_config
@@ -30,32 +29,10 @@ Obj = dict[str, Any]
 
 IMPERSONATE_USER_HEADER = "Impersonate-User"
 KUBECONFIG_KEYS = ("value", "value.yaml")
-_READ_BUFFER = 2**21
 # Kubeconfig fields that point at the controller's own file system or run programs;
 # Flux drops them too unless told otherwise (--insecure-kubeconfig-exec).
 _UNSAFE_USER_FIELDS = ("client-certificate", "client-key", "tokenFile", "auth-provider", "exec")
 _UNSAFE_CLUSTER_FIELDS = ("certificate-authority",)
-
-
-class ImpersonatingClient(KubeClient):
-    """A KubeClient whose every request impersonates ``user``."""
-
-    def __init__(self, config: ClusterConfig, user: str, *, user_agent: str = "gotk") -> None:
-        super().__init__(config, user_agent=user_agent)
-        self.user = user
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
-                ssl=self.config.ssl if self.config.ssl is not None else False, limit=20
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                read_bufsize=_READ_BUFFER,
-                skip_auto_headers=("User-Agent",),
-                headers={IMPERSONATE_USER_HEADER: self.user},
-            )
-        return self._session
 
 
 def service_account_user(namespace: str, name: str) -> str:
@@ -83,13 +60,13 @@ async def apply_client(
     elif not account:
         yield controller_client
         return
-    client: KubeClient
-    if account:
-        client = ImpersonatingClient(
-            config, service_account_user(ks.namespace, account), user_agent=user_agent
-        )
-    else:
-        client = KubeClient(config, user_agent=user_agent)
+    headers = {IMPERSONATE_USER_HEADER: service_account_user(ks.namespace, account)}
+    client = KubeClient(
+        config,
+        user_agent=user_agent,
+        rate_limiter=controller_client.rate_limiter,
+        headers=headers if account else None,
+    )
     try:
         yield client
     finally:

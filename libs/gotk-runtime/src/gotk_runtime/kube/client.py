@@ -74,10 +74,13 @@ class KubeClient:
         user_agent: str = "gotk",
         timeout: float = 30.0,
         rate_limiter: TokenBucket | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
+        """``headers`` go on every request (e.g. ``Impersonate-User``)."""
         self.config = config
         self.timeout = timeout
         self.rate_limiter = rate_limiter
+        self.headers = dict(headers or {})
         self.discovery = Discovery(self)
         self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
@@ -329,7 +332,10 @@ class KubeClient:
                 ssl=self.config.ssl if self.config.ssl is not None else False, limit=100
             )
             self._session = aiohttp.ClientSession(
-                connector=connector, read_bufsize=_READ_BUFFER, skip_auto_headers=("User-Agent",)
+                connector=connector,
+                read_bufsize=_READ_BUFFER,
+                skip_auto_headers=("User-Agent",),
+                headers=self.headers,
             )
         return self._session
 
