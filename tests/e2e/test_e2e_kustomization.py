@@ -7,6 +7,7 @@ import asyncio
 import base64
 import textwrap
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +28,103 @@ SRC = "/apis/source.toolkit.fluxcd.io/v1"
 OWNER = "kustomize.toolkit.fluxcd.io"
 
 
-# --- helpers
+@dataclass
+class KsEnv:
+    """One test's namespace with both controllers running and the plain HTTP git server;
+    its Kustomizations build from the GitRepository `repo` that `source` creates."""
+
+    cluster: ControlPlane
+    namespace: str
+    server: GitHTTPServer
+    make_repo: Callable[..., GitRepo]
+
+    def ks_path(self, name: str) -> str:
+        return f"{KS}/namespaces/{self.namespace}/kustomizations/{name}"
+
+    def core_path(self, resource: str) -> str:
+        return f"/api/v1/namespaces/{self.namespace}/{resource}"
+
+    async def call(self, method: str, path: str, body: Any = None) -> Obj:
+        content_type = "application/merge-patch+json" if method == "PATCH" else "application/json"
+        status, payload = await self.cluster.request(method, path, body, content_type=content_type)
+        assert status in (200, 201), (status, payload)
+        result: Obj = payload if isinstance(payload, dict) else {}
+        return result
+
+    async def source(self, files: dict[str, str | None]) -> tuple[GitRepo, str]:
+        """A fresh repository with one commit, served as the GitRepository `repo`."""
+        repo = self.make_repo()
+        sha = repo.commit(files)
+        body = {
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "GitRepository",
+            "metadata": {"name": "repo"},
+            "spec": {"url": self.server.url(repo), "interval": "1h", "ref": {"branch": "master"}},
+        }
+        await self.call("POST", f"{SRC}/namespaces/{self.namespace}/gitrepositories", body)
+        return repo, sha
+
+    async def new_commit(self, repo: GitRepo, files: dict[str, str | None]) -> str:
+        sha = repo.commit(files)
+        await self.request_reconcile(f"{SRC}/namespaces/{self.namespace}/gitrepositories/repo")
+        return sha
+
+    async def kustomization(self, name: str, **spec: Any) -> None:
+        body = {
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": name},
+            "spec": {
+                "interval": "1h",
+                "prune": True,
+                "sourceRef": {"kind": "GitRepository", "name": "repo"},
+                **spec,
+            },
+        }
+        await self.call("POST", f"{KS}/namespaces/{self.namespace}/kustomizations", body)
+
+    async def patch_spec(self, name: str, **spec: Any) -> None:
+        await self.call("PATCH", self.ks_path(name), {"spec": spec})
+
+    async def request_reconcile(self, path: str) -> None:
+        patch = {"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": _now()}}}
+        await self.call("PATCH", path, patch)
+
+    async def until(self, name: str, check: Callable[[Obj], bool], timeout: float = 60.0) -> Obj:
+        async def probe() -> Obj | None:
+            obj = await self.call("GET", self.ks_path(name))
+            return obj if check(obj) else None
+
+        result: Obj = await eventually(probe, timeout=timeout)
+        return result
+
+    async def get_cm(self, name: str) -> tuple[int, Obj]:
+        status, body = await self.cluster.request("GET", self.core_path(f"configmaps/{name}"))
+        return status, body if isinstance(body, dict) else {}
+
+    async def secret(self, name: str, data: dict[str, bytes]) -> None:
+        encoded = {k: base64.b64encode(v).decode() for k, v in data.items()}
+        await self.call(
+            "POST",
+            self.core_path("secrets"),
+            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "data": encoded},
+        )
+
+    async def event_messages(self) -> str:
+        events = await self.call("GET", self.core_path("events"))
+        return "\n".join(e["message"] for e in events["items"])
+
+
+@pytest.fixture
+def env(
+    cluster: ControlPlane,
+    namespace: str,
+    source_controller: RunningSourceController,
+    kustomize_controller: RunningKustomizeController,
+    make_git_repo: Callable[..., GitRepo],
+    git_http_server: GitHTTPServer,
+) -> KsEnv:
+    return KsEnv(cluster, namespace, git_http_server, make_git_repo)
 
 
 @pytest.fixture(autouse=True)
@@ -56,71 +153,8 @@ def _configmap(
     return "\n".join(lines) + "\n"
 
 
-async def _call(
-    cluster: ControlPlane, method: str, path: str, body: Any = None, *, ok: tuple[int, ...] = ()
-) -> Obj:
-    content_type = "application/merge-patch+json" if method == "PATCH" else "application/json"
-    status, payload = await cluster.request(method, path, body, content_type=content_type)
-    assert status in (ok or (200, 201)), (status, payload)
-    result: Obj = payload if isinstance(payload, dict) else {}
-    return result
-
-
-async def _git_source(cluster: ControlPlane, namespace: str, name: str, url: str) -> None:
-    await _call(
-        cluster,
-        "POST",
-        f"{SRC}/namespaces/{namespace}/gitrepositories",
-        {
-            "apiVersion": "source.toolkit.fluxcd.io/v1",
-            "kind": "GitRepository",
-            "metadata": {"name": name},
-            "spec": {"url": url, "interval": "1h", "ref": {"branch": "master"}},
-        },
-    )
-
-
-async def _kustomization(cluster: ControlPlane, namespace: str, name: str, **spec: Any) -> None:
-    body = {
-        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-        "kind": "Kustomization",
-        "metadata": {"name": name},
-        "spec": {
-            "interval": "1h",
-            "prune": True,
-            "sourceRef": {"kind": "GitRepository", "name": "repo"},
-            **spec,
-        },
-    }
-    await _call(cluster, "POST", f"{KS}/namespaces/{namespace}/kustomizations", body)
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat()
-
-
-async def _request_reconcile(cluster: ControlPlane, path: str) -> None:
-    patch = {"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": _now()}}}
-    await _call(cluster, "PATCH", path, patch)
-
-
-async def _ks(cluster: ControlPlane, namespace: str, name: str) -> Obj:
-    return await _call(cluster, "GET", f"{KS}/namespaces/{namespace}/kustomizations/{name}")
-
-
-async def _until(
-    cluster: ControlPlane,
-    namespace: str,
-    name: str,
-    check: Callable[[Obj], bool],
-    timeout: float = 60.0,
-) -> Obj:
-    async def probe() -> Obj | None:
-        obj = await _ks(cluster, namespace, name)
-        return obj if check(obj) else None
-
-    result: Obj = await eventually(probe, timeout=timeout)
-    return result
 
 
 def _ready_at(revision_sha: str) -> Callable[[Obj], bool]:
@@ -140,28 +174,6 @@ def _failed(reason: str) -> Callable[[Obj], bool]:
         return ready.get("status") == "False" and ready.get("reason") == reason
 
     return check
-
-
-async def _get_cm(cluster: ControlPlane, namespace: str, name: str) -> tuple[int, Obj]:
-    status, body = await cluster.request("GET", f"/api/v1/namespaces/{namespace}/configmaps/{name}")
-    return status, body if isinstance(body, dict) else {}
-
-
-async def _setup(
-    cluster: ControlPlane,
-    namespace: str,
-    repo: GitRepo,
-    server: GitHTTPServer,
-) -> None:
-    await _git_source(cluster, namespace, "repo", server.url(repo))
-
-
-async def _new_commit(
-    cluster: ControlPlane, namespace: str, repo: GitRepo, files: dict[str, str | None]
-) -> str:
-    sha = repo.commit(files)
-    await _request_reconcile(cluster, f"{SRC}/namespaces/{namespace}/gitrepositories/repo")
-    return sha
 
 
 def _crd(group: str) -> str:
@@ -192,17 +204,12 @@ def _crd(group: str) -> str:
 
 
 async def test_plain_yaml_is_applied_updated_pruned_drift_reverted_and_deleted(
-    cluster: ControlPlane,
-    namespace: str,
-    source_controller: RunningSourceController,
-    kustomize_controller: RunningKustomizeController,
-    make_git_repo: Callable[..., GitRepo],
-    git_http_server: GitHTTPServer,
+    env: KsEnv,
 ) -> None:
+    namespace = env.namespace
     group = f"{namespace}.gotk.test"
     extra_ns = f"{namespace}-extra"
-    repo = make_git_repo()
-    sha1 = repo.commit(
+    repo, sha1 = await env.source(
         {
             "deploy/ns.yaml": f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {extra_ns}\n",
             "deploy/crd.yaml": _crd(group),
@@ -223,10 +230,9 @@ async def test_plain_yaml_is_applied_updated_pruned_drift_reverted_and_deleted(
             "README.md": "not a manifest\n",
         }
     )
-    await _setup(cluster, namespace, repo, git_http_server)
-    await _kustomization(cluster, namespace, "app", path="./deploy")
+    await env.kustomization("app", path="./deploy")
 
-    obj = await _until(cluster, namespace, "app", _ready_at(sha1))
+    obj = await env.until("app", _ready_at(sha1))
     ready = condition(obj, "Ready")
     assert ready["reason"] == "ReconciliationSucceeded"
     assert ready["message"] == f"Applied revision: master@sha1:{sha1}"
@@ -244,21 +250,18 @@ async def test_plain_yaml_is_applied_updated_pruned_drift_reverted_and_deleted(
         f"{namespace}_creds__Secret",
         f"{extra_ns}_in-extra__ConfigMap",
     } == ids
-    code, keep = await _get_cm(cluster, namespace, "keep")
+    code, keep = await env.get_cm("keep")
     assert code == 200
     assert keep["metadata"]["labels"] == {f"{OWNER}/name": "app", f"{OWNER}/namespace": namespace}
-    widget = await _call(cluster, "GET", f"/apis/{group}/v1/namespaces/{namespace}/widgets/w1")
+    widget = await env.call("GET", f"/apis/{group}/v1/namespaces/{namespace}/widgets/w1")
     assert widget["spec"] == {"size": 3}
-    events = await _call(cluster, "GET", f"/api/v1/namespaces/{namespace}/events")
-    messages = "\n".join(e["message"] for e in events["items"])
+    messages = await env.event_messages()
     assert f"ConfigMap/{namespace}/keep created" in messages
     assert f"Widget/{namespace}/w1 created" in messages
     assert "s3cr3t" not in messages
 
     # A new commit: one object changed, two removed (one of them opted out of pruning).
-    sha2 = await _new_commit(
-        cluster,
-        namespace,
+    sha2 = await env.new_commit(
         repo,
         {
             "deploy/keep.yaml": _configmap("keep", namespace, {"a": "changed"}),
@@ -266,87 +269,65 @@ async def test_plain_yaml_is_applied_updated_pruned_drift_reverted_and_deleted(
             "deploy/sticky.yaml": None,
         },
     )
-    obj = await _until(cluster, namespace, "app", _ready_at(sha2))
-    assert (await _get_cm(cluster, namespace, "keep"))[1]["data"] == {"a": "changed"}
-    assert (await _get_cm(cluster, namespace, "gone"))[0] == 404
-    assert (await _get_cm(cluster, namespace, "sticky"))[0] == 200
+    obj = await env.until("app", _ready_at(sha2))
+    assert (await env.get_cm("keep"))[1]["data"] == {"a": "changed"}
+    assert (await env.get_cm("gone"))[0] == 404
+    assert (await env.get_cm("sticky"))[0] == 200
     ids = {e["id"] for e in obj["status"]["inventory"]["entries"]}
     assert f"{namespace}_gone__ConfigMap" not in ids
-    events = await _call(cluster, "GET", f"/api/v1/namespaces/{namespace}/events")
-    messages = "\n".join(e["message"] for e in events["items"])
+    messages = await env.event_messages()
     assert f"ConfigMap/{namespace}/gone deleted" in messages
     assert f"ConfigMap/{namespace}/keep configured" in messages
 
     # Drift: a hand edit is reverted by the next reconcile.
-    await _call(
-        cluster,
-        "PATCH",
-        f"/api/v1/namespaces/{namespace}/configmaps/keep",
-        {"data": {"a": "by-hand"}},
-    )
-    await _request_reconcile(cluster, f"{KS}/namespaces/{namespace}/kustomizations/app")
+    await env.call("PATCH", env.core_path("configmaps/keep"), {"data": {"a": "by-hand"}})
+    await env.request_reconcile(env.ks_path("app"))
 
     async def reverted() -> bool:
-        return (await _get_cm(cluster, namespace, "keep"))[1].get("data") == {"a": "changed"}
+        return (await env.get_cm("keep"))[1].get("data") == {"a": "changed"}
 
     await eventually(reverted, timeout=30)
 
     # Deletion with prune: true removes what it applied (but not the opted-out object).
-    await _call(cluster, "DELETE", f"{KS}/namespaces/{namespace}/kustomizations/app")
+    await env.call("DELETE", env.ks_path("app"))
 
     async def gone() -> bool:
-        status, _ = await cluster.request("GET", f"{KS}/namespaces/{namespace}/kustomizations/app")
+        status, _ = await env.cluster.request("GET", env.ks_path("app"))
         return status == 404
 
     await eventually(gone, timeout=30)
-    assert (await _get_cm(cluster, namespace, "keep"))[0] == 404
-    assert (await _get_cm(cluster, namespace, "sticky"))[0] == 200
-    code, extra = await cluster.request("GET", f"/api/v1/namespaces/{extra_ns}")
+    assert (await env.get_cm("keep"))[0] == 404
+    assert (await env.get_cm("sticky"))[0] == 200
+    code, extra = await env.cluster.request("GET", f"/api/v1/namespaces/{extra_ns}")
     # No namespace controller in the minimal cluster: a deleted namespace stays Terminating.
     assert code == 404 or extra["metadata"].get("deletionTimestamp"), extra
-    code, _ = await cluster.request(
+    code, _ = await env.cluster.request(
         "GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.{group}"
     )
     assert code in (404, 200)
 
 
-async def test_build_and_apply_failures_keep_the_previous_inventory(
-    cluster: ControlPlane,
-    namespace: str,
-    source_controller: RunningSourceController,
-    kustomize_controller: RunningKustomizeController,
-    make_git_repo: Callable[..., GitRepo],
-    git_http_server: GitHTTPServer,
-) -> None:
-    repo = make_git_repo()
-    sha1 = repo.commit({"app/one.yaml": _configmap("one", namespace, {"a": "1"})})
-    await _setup(cluster, namespace, repo, git_http_server)
-    await _kustomization(cluster, namespace, "app", path="./app", retryInterval="2s")
-    obj = await _until(cluster, namespace, "app", _ready_at(sha1))
+async def test_build_and_apply_failures_keep_the_previous_inventory(env: KsEnv) -> None:
+    repo, sha1 = await env.source({"app/one.yaml": _configmap("one", env.namespace, {"a": "1"})})
+    await env.kustomization("app", path="./app", retryInterval="2s")
+    obj = await env.until("app", _ready_at(sha1))
     inventory = obj["status"]["inventory"]
 
     # Malformed YAML: BuildFailed naming the file; nothing pruned.
-    sha2 = await _new_commit(
-        cluster, namespace, repo, {"app/one.yaml": None, "app/bad.yaml": "kind: [unclosed\n"}
-    )
-    obj = await _until(cluster, namespace, "app", _failed("BuildFailed"))
+    sha2 = await env.new_commit(repo, {"app/one.yaml": None, "app/bad.yaml": "kind: [unclosed\n"})
+    obj = await env.until("app", _failed("BuildFailed"))
     message = condition(obj, "Ready")["message"]
     assert "bad.yaml" in message
     assert obj["status"]["inventory"] == inventory
     assert obj["status"]["lastAttemptedRevision"] == f"master@sha1:{sha2}"
     assert obj["status"]["lastAppliedRevision"] == f"master@sha1:{sha1}"
-    assert (await _get_cm(cluster, namespace, "one"))[0] == 200
+    assert (await env.get_cm("one"))[0] == 200
 
     # A kustomization.yaml reaching outside the artifact root.
-    await _new_commit(
-        cluster,
-        namespace,
-        repo,
-        {"app/bad.yaml": None, "app/kustomization.yaml": "resources:\n- ../../etc\n"},
+    await env.new_commit(
+        repo, {"app/bad.yaml": None, "app/kustomization.yaml": "resources:\n- ../../etc\n"}
     )
-    obj = await _until(
-        cluster,
-        namespace,
+    obj = await env.until(
         "app",
         lambda o: (
             "outside" in condition(o, "Ready").get("message", "") and _failed("BuildFailed")(o)
@@ -361,35 +342,25 @@ async def test_build_and_apply_failures_keep_the_previous_inventory(
         kind: Service
         metadata:
           name: web
-          namespace: {namespace}
+          namespace: {env.namespace}
         spec:
           ports:
           - port: 99999
         """
     )
-    await _new_commit(
-        cluster, namespace, repo, {"app/kustomization.yaml": None, "app/svc.yaml": service}
-    )
-    obj = await _until(cluster, namespace, "app", _failed("ReconciliationFailed"))
+    await env.new_commit(repo, {"app/kustomization.yaml": None, "app/svc.yaml": service})
+    obj = await env.until("app", _failed("ReconciliationFailed"))
     message = condition(obj, "Ready")["message"]
-    assert f"Service/{namespace}/web dry-run failed" in message
+    assert f"Service/{env.namespace}/web dry-run failed" in message
     assert "spec.ports[0].port" in message
     assert obj["status"]["inventory"] == inventory
-    assert (await _get_cm(cluster, namespace, "one"))[0] == 200
+    assert (await env.get_cm("one"))[0] == 200
     reconciling = condition(obj, "Reconciling")
     assert reconciling.get("reason") == "ProgressingWithRetry"
 
 
-async def test_post_build_substitution_with_target_namespace_and_name_prefix(
-    cluster: ControlPlane,
-    namespace: str,
-    source_controller: RunningSourceController,
-    kustomize_controller: RunningKustomizeController,
-    make_git_repo: Callable[..., GitRepo],
-    git_http_server: GitHTTPServer,
-) -> None:
-    repo = make_git_repo()
-    sha = repo.commit(
+async def test_post_build_substitution_with_target_namespace_and_name_prefix(env: KsEnv) -> None:
+    _, sha = await env.source(
         {
             "cm.yaml": _configmap(
                 "settings",
@@ -403,13 +374,10 @@ async def test_post_build_substitution_with_target_namespace_and_name_prefix(
             )
         }
     )
-    await _setup(cluster, namespace, repo, git_http_server)
-    await _kustomization(
-        cluster,
-        namespace,
+    await env.kustomization(
         "app",
         retryInterval="2s",
-        targetNamespace=namespace,
+        targetNamespace=env.namespace,
         namePrefix="p-",
         postBuild={
             "substitute": {"env": "prod"},
@@ -420,13 +388,12 @@ async def test_post_build_substitution_with_target_namespace_and_name_prefix(
             ],
         },
     )
-    obj = await _until(cluster, namespace, "app", _failed("BuildFailed"))
+    obj = await env.until("app", _failed("BuildFailed"))
     assert "ConfigMap/vars" in condition(obj, "Ready")["message"]
 
-    await _call(
-        cluster,
+    await env.call(
         "POST",
-        f"/api/v1/namespaces/{namespace}/configmaps",
+        env.core_path("configmaps"),
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
@@ -434,19 +401,9 @@ async def test_post_build_substitution_with_target_namespace_and_name_prefix(
             "data": {"region": "eu-west", "env": "overridden"},
         },
     )
-    await _call(
-        cluster,
-        "POST",
-        f"/api/v1/namespaces/{namespace}/secrets",
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "secret-vars"},
-            "data": {"token": base64.b64encode(b"t0k3n").decode()},
-        },
-    )
-    await _until(cluster, namespace, "app", _ready_at(sha))
-    code, cm = await _get_cm(cluster, namespace, "p-settings")
+    await env.secret("secret-vars", {"token": b"t0k3n"})
+    await env.until("app", _ready_at(sha))
+    code, cm = await env.get_cm("p-settings")
     assert code == 200, cm
     assert cm["data"] == {
         "region": "eu-west",
@@ -456,95 +413,67 @@ async def test_post_build_substitution_with_target_namespace_and_name_prefix(
     }
 
 
-async def test_depends_on_waits_for_the_dependency_then_applies(
-    cluster: ControlPlane,
-    namespace: str,
-    source_controller: RunningSourceController,
-    kustomize_controller: RunningKustomizeController,
-    make_git_repo: Callable[..., GitRepo],
-    git_http_server: GitHTTPServer,
-) -> None:
-    repo = make_git_repo()
-    sha = repo.commit(
+async def test_depends_on_waits_for_the_dependency_then_applies(env: KsEnv) -> None:
+    _, sha = await env.source(
         {
-            "infra/cm.yaml": _configmap("infra", namespace, {"x": "1"}),
-            "app/cm.yaml": _configmap("app", namespace, {"y": "2"}),
+            "infra/cm.yaml": _configmap("infra", env.namespace, {"x": "1"}),
+            "app/cm.yaml": _configmap("app", env.namespace, {"y": "2"}),
         }
     )
-    await _setup(cluster, namespace, repo, git_http_server)
-    await _kustomization(cluster, namespace, "app", path="./app", dependsOn=[{"name": "infra"}])
-    obj = await _until(cluster, namespace, "app", _failed("DependencyNotReady"))
-    assert f"'{namespace}/infra'" in condition(obj, "Ready")["message"]
-    assert (await _get_cm(cluster, namespace, "app"))[0] == 404
+    await env.kustomization("app", path="./app", dependsOn=[{"name": "infra"}])
+    obj = await env.until("app", _failed("DependencyNotReady"))
+    assert f"'{env.namespace}/infra'" in condition(obj, "Ready")["message"]
+    assert (await env.get_cm("app"))[0] == 404
 
-    await _kustomization(cluster, namespace, "infra", path="./infra")
-    await _until(cluster, namespace, "infra", _ready_at(sha))
-    await _until(cluster, namespace, "app", _ready_at(sha))
-    assert (await _get_cm(cluster, namespace, "app"))[0] == 200
+    await env.kustomization("infra", path="./infra")
+    await env.until("infra", _ready_at(sha))
+    await env.until("app", _ready_at(sha))
+    assert (await env.get_cm("app"))[0] == 200
 
 
-async def test_suspended_kustomization_is_not_reconciled_until_resumed(
-    cluster: ControlPlane,
-    namespace: str,
-    source_controller: RunningSourceController,
-    kustomize_controller: RunningKustomizeController,
-    make_git_repo: Callable[..., GitRepo],
-    git_http_server: GitHTTPServer,
-) -> None:
-    repo = make_git_repo()
-    sha1 = repo.commit({"cm.yaml": _configmap("c", namespace, {"v": "1"})})
-    await _setup(cluster, namespace, repo, git_http_server)
-    await _kustomization(cluster, namespace, "app")
-    await _until(cluster, namespace, "app", _ready_at(sha1))
+async def test_suspended_kustomization_is_not_reconciled_until_resumed(env: KsEnv) -> None:
+    repo, sha1 = await env.source({"cm.yaml": _configmap("c", env.namespace, {"v": "1"})})
+    await env.kustomization("app")
+    await env.until("app", _ready_at(sha1))
 
-    path = f"{KS}/namespaces/{namespace}/kustomizations/app"
-    await _call(cluster, "PATCH", path, {"spec": {"suspend": True}})
-    sha2 = await _new_commit(
-        cluster, namespace, repo, {"cm.yaml": _configmap("c", namespace, {"v": "2"})}
-    )
+    await env.patch_spec("app", suspend=True)
+    sha2 = await env.new_commit(repo, {"cm.yaml": _configmap("c", env.namespace, {"v": "2"})})
 
     async def source_at_sha2() -> bool:
-        src = await _call(cluster, "GET", f"{SRC}/namespaces/{namespace}/gitrepositories/repo")
+        src = await env.call("GET", f"{SRC}/namespaces/{env.namespace}/gitrepositories/repo")
         return str((src.get("status") or {}).get("artifact", {}).get("revision", "")).endswith(sha2)
 
     await eventually(source_at_sha2)
-    await _request_reconcile(cluster, path)
+    await env.request_reconcile(env.ks_path("app"))
     await asyncio.sleep(3.0)
-    assert (await _get_cm(cluster, namespace, "c"))[1]["data"] == {"v": "1"}
+    assert (await env.get_cm("c"))[1]["data"] == {"v": "1"}
 
-    await _call(cluster, "PATCH", path, {"spec": {"suspend": False}})
-    await _until(cluster, namespace, "app", _ready_at(sha2))
-    assert (await _get_cm(cluster, namespace, "c"))[1]["data"] == {"v": "2"}
+    await env.patch_spec("app", suspend=False)
+    await env.until("app", _ready_at(sha2))
+    assert (await env.get_cm("c"))[1]["data"] == {"v": "2"}
 
 
-async def test_health_check_waits_for_custom_resource_ready_condition(
-    cluster: ControlPlane,
-    namespace: str,
-    source_controller: RunningSourceController,
-    kustomize_controller: RunningKustomizeController,
-    make_git_repo: Callable[..., GitRepo],
-    git_http_server: GitHTTPServer,
-) -> None:
+async def test_health_check_waits_for_custom_resource_ready_condition(env: KsEnv) -> None:
     # No controller runs for the custom resource: the test plays its part by writing its
     # status (a CR without conditions would count as Current at once).
-    group = f"{namespace}.gotk.test"
+    group = f"{env.namespace}.gotk.test"
     crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-    await _call(cluster, "POST", crds, yaml.safe_load(_crd(group)))
+    await env.call("POST", crds, yaml.safe_load(_crd(group)))
 
     async def established() -> bool:
-        crd = await _call(cluster, "GET", f"{crds}/widgets.{group}")
+        crd = await env.call("GET", f"{crds}/widgets.{group}")
         return condition(crd, "Established").get("status") == "True"
 
     await eventually(established)
-    widgets = f"/apis/{group}/v1/namespaces/{namespace}/widgets"
+    widgets = f"/apis/{group}/v1/namespaces/{env.namespace}/widgets"
     manifest = (
         f"apiVersion: {group}/v1\nkind: Widget\n"
-        f"metadata:\n  name: w\n  namespace: {namespace}\nspec:\n  size: 1\n"
+        f"metadata:\n  name: w\n  namespace: {env.namespace}\nspec:\n  size: 1\n"
     )
-    widget = await _call(cluster, "POST", widgets, yaml.safe_load(manifest))
+    widget = await env.call("POST", widgets, yaml.safe_load(manifest))
 
     async def set_ready(status: str) -> None:
-        current = await _call(cluster, "GET", f"{widgets}/w")
+        current = await env.call("GET", f"{widgets}/w")
         current["status"] = {
             "conditions": [
                 {
@@ -556,96 +485,66 @@ async def test_health_check_waits_for_custom_resource_ready_condition(
                 }
             ]
         }
-        await _call(cluster, "PUT", f"{widgets}/w/status", current)
+        await env.call("PUT", f"{widgets}/w/status", current)
 
     await set_ready("False")
-    repo = make_git_repo()
-    sha = repo.commit({"w.yaml": manifest})
-    await _setup(cluster, namespace, repo, git_http_server)
-    check = {"apiVersion": f"{group}/v1", "kind": "Widget", "name": "w", "namespace": namespace}
-    await _kustomization(cluster, namespace, "app", timeout="40s", healthChecks=[check])
-    obj = await _until(
-        cluster, namespace, "app", lambda o: condition(o, "Healthy").get("status") == "Unknown"
-    )
+    _, sha = await env.source({"w.yaml": manifest})
+    check = {"apiVersion": f"{group}/v1", "kind": "Widget", "name": "w", "namespace": env.namespace}
+    await env.kustomization("app", timeout="40s", healthChecks=[check])
+    obj = await env.until("app", lambda o: condition(o, "Healthy").get("status") == "Unknown")
     assert condition(obj, "Ready").get("status") != "True"
     assert condition(obj, "Healthy")["message"].startswith(
         f"Running health checks for revision master@sha1:{sha}"
     )
 
     await set_ready("True")
-    obj = await _until(cluster, namespace, "app", _ready_at(sha))
+    obj = await env.until("app", _ready_at(sha))
     healthy = condition(obj, "Healthy")
     assert healthy["status"] == "True"
     assert healthy["reason"] == "Succeeded"
     assert healthy["message"].startswith("Health check passed in")
-    assert (
-        widget["metadata"]["uid"]
-        == (await _call(cluster, "GET", f"{widgets}/w"))["metadata"]["uid"]
-    )
+    assert widget["metadata"]["uid"] == (await env.call("GET", f"{widgets}/w"))["metadata"]["uid"]
 
 
-async def test_force_recreates_object_with_changed_immutable_field(
-    cluster: ControlPlane,
-    namespace: str,
-    source_controller: RunningSourceController,
-    kustomize_controller: RunningKustomizeController,
-    make_git_repo: Callable[..., GitRepo],
-    git_http_server: GitHTTPServer,
-) -> None:
+async def test_force_recreates_object_with_changed_immutable_field(env: KsEnv) -> None:
     def secret(value: str) -> str:
         return (
-            f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: frozen\n  namespace: {namespace}\n"
-            f"immutable: true\nstringData:\n  v: {value}\n"
+            f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: frozen\n"
+            f"  namespace: {env.namespace}\nimmutable: true\nstringData:\n  v: {value}\n"
         )
 
-    repo = make_git_repo()
-    sha1 = repo.commit({"s.yaml": secret("one")})
-    await _setup(cluster, namespace, repo, git_http_server)
-    await _kustomization(cluster, namespace, "app", retryInterval="2s")
-    await _until(cluster, namespace, "app", _ready_at(sha1))
-    before = await _call(cluster, "GET", f"/api/v1/namespaces/{namespace}/secrets/frozen")
+    repo, sha1 = await env.source({"s.yaml": secret("one")})
+    await env.kustomization("app", retryInterval="2s")
+    await env.until("app", _ready_at(sha1))
+    before = await env.call("GET", env.core_path("secrets/frozen"))
 
-    sha2 = await _new_commit(cluster, namespace, repo, {"s.yaml": secret("two")})
-    obj = await _until(cluster, namespace, "app", _failed("ReconciliationFailed"))
+    sha2 = await env.new_commit(repo, {"s.yaml": secret("two")})
+    obj = await env.until("app", _failed("ReconciliationFailed"))
     assert "immutable" in condition(obj, "Ready")["message"]
 
-    path = f"{KS}/namespaces/{namespace}/kustomizations/app"
-    await _call(cluster, "PATCH", path, {"spec": {"force": True}})
-    await _until(cluster, namespace, "app", _ready_at(sha2))
-    after = await _call(cluster, "GET", f"/api/v1/namespaces/{namespace}/secrets/frozen")
+    await env.patch_spec("app", force=True)
+    await env.until("app", _ready_at(sha2))
+    after = await env.call("GET", env.core_path("secrets/frozen"))
     assert after["metadata"]["uid"] != before["metadata"]["uid"]
     assert base64.b64decode(after["data"]["v"]) == b"two"
 
 
-async def test_service_account_impersonation_needs_rbac(
-    cluster: ControlPlane,
-    namespace: str,
-    source_controller: RunningSourceController,
-    kustomize_controller: RunningKustomizeController,
-    make_git_repo: Callable[..., GitRepo],
-    git_http_server: GitHTTPServer,
-) -> None:
-    repo = make_git_repo()
-    sha = repo.commit({"cm.yaml": _configmap("tenant", namespace, {"v": "1"})})
-    await _setup(cluster, namespace, repo, git_http_server)
-    await _call(
-        cluster,
+async def test_service_account_impersonation_needs_rbac(env: KsEnv) -> None:
+    _, sha = await env.source({"cm.yaml": _configmap("tenant", env.namespace, {"v": "1"})})
+    await env.call(
         "POST",
-        f"/api/v1/namespaces/{namespace}/serviceaccounts",
+        env.core_path("serviceaccounts"),
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "deployer"}},
     )
-    await _kustomization(
-        cluster, namespace, "app", serviceAccountName="deployer", retryInterval="2s"
-    )
-    obj = await _until(cluster, namespace, "app", _failed("ReconciliationFailed"))
+    await env.kustomization("app", serviceAccountName="deployer", retryInterval="2s")
+    obj = await env.until("app", _failed("ReconciliationFailed"))
     message = condition(obj, "Ready")["message"]
-    assert f"system:serviceaccount:{namespace}:deployer" in message
-    assert (await _get_cm(cluster, namespace, "tenant"))[0] == 404
+    assert f"system:serviceaccount:{env.namespace}:deployer" in message
+    assert (await env.get_cm("tenant"))[0] == 404
 
-    rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}"
+    rbac = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{env.namespace}"
     # The aggregated `admin` ClusterRole stays empty without a controller-manager.
-    await _call(
-        cluster,
+    await env.call(
         "POST",
         f"{rbac}/roles",
         {
@@ -655,8 +554,7 @@ async def test_service_account_impersonation_needs_rbac(
             "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["*"]}],
         },
     )
-    await _call(
-        cluster,
+    await env.call(
         "POST",
         f"{rbac}/rolebindings",
         {
@@ -668,24 +566,20 @@ async def test_service_account_impersonation_needs_rbac(
                 "kind": "Role",
                 "name": "configmaps",
             },
-            "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": namespace}],
+            "subjects": [
+                {"kind": "ServiceAccount", "name": "deployer", "namespace": env.namespace}
+            ],
         },
     )
-    await _until(cluster, namespace, "app", _ready_at(sha))
-    assert (await _get_cm(cluster, namespace, "tenant"))[0] == 200
+    await env.until("app", _ready_at(sha))
+    assert (await env.get_cm("tenant"))[0] == 200
 
 
-async def test_kubeconfig_secret_targets_the_cluster_it_names(
-    cluster: ControlPlane,
-    namespace: str,
-    source_controller: RunningSourceController,
-    kustomize_controller: RunningKustomizeController,
-    make_git_repo: Callable[..., GitRepo],
-    git_http_server: GitHTTPServer,
-) -> None:
+async def test_kubeconfig_secret_targets_the_cluster_it_names(env: KsEnv) -> None:
     def b64(path: Any) -> str:
         return base64.b64encode(path.read_bytes()).decode()
 
+    cluster = env.cluster
     kubeconfig = _yaml(
         f"""
         apiVersion: v1
@@ -706,22 +600,8 @@ async def test_kubeconfig_secret_targets_the_cluster_it_names(
         current-context: remote
         """
     )
-    await _call(
-        cluster,
-        "POST",
-        f"/api/v1/namespaces/{namespace}/secrets",
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "remote-kubeconfig"},
-            "data": {"value": base64.b64encode(kubeconfig.encode()).decode()},
-        },
-    )
-    repo = make_git_repo()
-    sha = repo.commit({"cm.yaml": _configmap("remote", namespace, {"v": "1"})})
-    await _setup(cluster, namespace, repo, git_http_server)
-    await _kustomization(
-        cluster, namespace, "app", kubeConfig={"secretRef": {"name": "remote-kubeconfig"}}
-    )
-    await _until(cluster, namespace, "app", _ready_at(sha))
-    assert (await _get_cm(cluster, namespace, "remote"))[0] == 200
+    await env.secret("remote-kubeconfig", {"value": kubeconfig.encode()})
+    _, sha = await env.source({"cm.yaml": _configmap("remote", env.namespace, {"v": "1"})})
+    await env.kustomization("app", kubeConfig={"secretRef": {"name": "remote-kubeconfig"}})
+    await env.until("app", _ready_at(sha))
+    assert (await env.get_cm("remote"))[0] == 200
