@@ -70,7 +70,15 @@ async def load_config(kubeconfig: str | os.PathLike[str] | None = None) -> Clust
                 client_configuration=configuration,
                 persist_config=False,
             )
-    except (loaders.ConfigException, OSError, KeyError, ValueError) as err:
+    except (
+        loaders.ConfigException,
+        OSError,
+        KeyError,
+        ValueError,
+        TypeError,
+        AttributeError,
+    ) as err:
+        # A malformed kubeconfig (e.g. `clusters: 3`) surfaces as any of these.
         raise KubeError(f"cannot load Kubernetes client configuration: {err}") from err
     context = await asyncio.to_thread(_ssl_context, configuration)
     return ClusterConfig(
