@@ -6,133 +6,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import textwrap
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 import yaml
-from fixtures.controllers import (
-    RunningKustomizeController,
-    RunningSourceController,
-    condition,
-    eventually,
-)
-from fixtures.git_servers import GitHTTPServer, GitRepo
-from gotk_envtest import ControlPlane
+from fixtures.controllers import condition, eventually
+from fixtures.kustomize_env import KsEnv, crd_yaml, failed, ready_at
 
-Obj = dict[str, Any]
-KS = "/apis/kustomize.toolkit.fluxcd.io/v1"
-SRC = "/apis/source.toolkit.fluxcd.io/v1"
 OWNER = "kustomize.toolkit.fluxcd.io"
-
-
-@dataclass
-class KsEnv:
-    """One test's namespace with both controllers running and the plain HTTP git server;
-    its Kustomizations build from the GitRepository `repo` that `source` creates."""
-
-    cluster: ControlPlane
-    namespace: str
-    server: GitHTTPServer
-    make_repo: Callable[..., GitRepo]
-
-    def ks_path(self, name: str) -> str:
-        return f"{KS}/namespaces/{self.namespace}/kustomizations/{name}"
-
-    def core_path(self, resource: str) -> str:
-        return f"/api/v1/namespaces/{self.namespace}/{resource}"
-
-    async def call(self, method: str, path: str, body: Any = None) -> Obj:
-        content_type = "application/merge-patch+json" if method == "PATCH" else "application/json"
-        status, payload = await self.cluster.request(method, path, body, content_type=content_type)
-        assert status in (200, 201), (status, payload)
-        result: Obj = payload if isinstance(payload, dict) else {}
-        return result
-
-    async def source(self, files: dict[str, str | None]) -> tuple[GitRepo, str]:
-        """A fresh repository with one commit, served as the GitRepository `repo`."""
-        repo = self.make_repo()
-        sha = repo.commit(files)
-        body = {
-            "apiVersion": "source.toolkit.fluxcd.io/v1",
-            "kind": "GitRepository",
-            "metadata": {"name": "repo"},
-            "spec": {"url": self.server.url(repo), "interval": "1h", "ref": {"branch": "master"}},
-        }
-        await self.call("POST", f"{SRC}/namespaces/{self.namespace}/gitrepositories", body)
-        return repo, sha
-
-    async def new_commit(self, repo: GitRepo, files: dict[str, str | None]) -> str:
-        sha = repo.commit(files)
-        await self.request_reconcile(f"{SRC}/namespaces/{self.namespace}/gitrepositories/repo")
-        return sha
-
-    async def kustomization(self, name: str, **spec: Any) -> None:
-        body = {
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-            "kind": "Kustomization",
-            "metadata": {"name": name},
-            "spec": {
-                "interval": "1h",
-                "prune": True,
-                "sourceRef": {"kind": "GitRepository", "name": "repo"},
-                **spec,
-            },
-        }
-        await self.call("POST", f"{KS}/namespaces/{self.namespace}/kustomizations", body)
-
-    async def patch_spec(self, name: str, **spec: Any) -> None:
-        await self.call("PATCH", self.ks_path(name), {"spec": spec})
-
-    async def request_reconcile(self, path: str) -> None:
-        patch = {"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": _now()}}}
-        await self.call("PATCH", path, patch)
-
-    async def until(self, name: str, check: Callable[[Obj], bool], timeout: float = 60.0) -> Obj:
-        async def probe() -> Obj | None:
-            obj = await self.call("GET", self.ks_path(name))
-            return obj if check(obj) else None
-
-        result: Obj = await eventually(probe, timeout=timeout)
-        return result
-
-    async def get_cm(self, name: str) -> tuple[int, Obj]:
-        status, body = await self.cluster.request("GET", self.core_path(f"configmaps/{name}"))
-        return status, body if isinstance(body, dict) else {}
-
-    async def secret(self, name: str, data: dict[str, bytes]) -> None:
-        encoded = {k: base64.b64encode(v).decode() for k, v in data.items()}
-        await self.call(
-            "POST",
-            self.core_path("secrets"),
-            {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "data": encoded},
-        )
-
-    async def event_messages(self) -> str:
-        events = await self.call("GET", self.core_path("events"))
-        return "\n".join(e["message"] for e in events["items"])
-
-
-@pytest.fixture
-def env(
-    cluster: ControlPlane,
-    namespace: str,
-    source_controller: RunningSourceController,
-    kustomize_controller: RunningKustomizeController,
-    make_git_repo: Callable[..., GitRepo],
-    git_http_server: GitHTTPServer,
-) -> KsEnv:
-    return KsEnv(cluster, namespace, git_http_server, make_git_repo)
-
-
-@pytest.fixture(autouse=True)
-async def _delete_kustomizations(cluster: ControlPlane, namespace: str) -> AsyncIterator[None]:
-    """Delete the test's Kustomizations before its namespace goes: the minimal cluster has no
-    namespace controller, so they would otherwise linger and be retried all session."""
-    yield
-    await cluster.request("DELETE", f"{KS}/namespaces/{namespace}/kustomizations")
 
 
 def _yaml(text: str) -> str:
@@ -153,53 +33,6 @@ def _configmap(
     return "\n".join(lines) + "\n"
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def _ready_at(revision_sha: str) -> Callable[[Obj], bool]:
-    def check(obj: Obj) -> bool:
-        ready = condition(obj, "Ready")
-        status = obj.get("status") or {}
-        return ready.get("status") == "True" and str(
-            status.get("lastAppliedRevision", "")
-        ).endswith(revision_sha)
-
-    return check
-
-
-def _failed(reason: str) -> Callable[[Obj], bool]:
-    def check(obj: Obj) -> bool:
-        ready = condition(obj, "Ready")
-        return ready.get("status") == "False" and ready.get("reason") == reason
-
-    return check
-
-
-def _crd(group: str) -> str:
-    return _yaml(
-        f"""
-        apiVersion: apiextensions.k8s.io/v1
-        kind: CustomResourceDefinition
-        metadata:
-          name: widgets.{group}
-        spec:
-          group: {group}
-          scope: Namespaced
-          names: {{plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}}
-          versions:
-          - name: v1
-            served: true
-            storage: true
-            subresources: {{status: {{}}}}
-            schema:
-              openAPIV3Schema:
-                type: object
-                x-kubernetes-preserve-unknown-fields: true
-        """
-    )
-
-
 # --- tests
 
 
@@ -212,7 +45,7 @@ async def test_plain_yaml_is_applied_updated_pruned_drift_reverted_and_deleted(
     repo, sha1 = await env.source(
         {
             "deploy/ns.yaml": f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {extra_ns}\n",
-            "deploy/crd.yaml": _crd(group),
+            "deploy/crd.yaml": crd_yaml(group, "Widget"),
             "deploy/widget.yaml": (
                 f"apiVersion: {group}/v1\nkind: Widget\n"
                 f"metadata:\n  name: w1\n  namespace: {namespace}\nspec:\n  size: 3\n"
@@ -232,7 +65,7 @@ async def test_plain_yaml_is_applied_updated_pruned_drift_reverted_and_deleted(
     )
     await env.kustomization("app", path="./deploy")
 
-    obj = await env.until("app", _ready_at(sha1))
+    obj = await env.until("app", ready_at(sha1))
     ready = condition(obj, "Ready")
     assert ready["reason"] == "ReconciliationSucceeded"
     assert ready["message"] == f"Applied revision: master@sha1:{sha1}"
@@ -269,7 +102,7 @@ async def test_plain_yaml_is_applied_updated_pruned_drift_reverted_and_deleted(
             "deploy/sticky.yaml": None,
         },
     )
-    obj = await env.until("app", _ready_at(sha2))
+    obj = await env.until("app", ready_at(sha2))
     assert (await env.get_cm("keep"))[1]["data"] == {"a": "changed"}
     assert (await env.get_cm("gone"))[0] == 404
     assert (await env.get_cm("sticky"))[0] == 200
@@ -310,12 +143,12 @@ async def test_plain_yaml_is_applied_updated_pruned_drift_reverted_and_deleted(
 async def test_build_and_apply_failures_keep_the_previous_inventory(env: KsEnv) -> None:
     repo, sha1 = await env.source({"app/one.yaml": _configmap("one", env.namespace, {"a": "1"})})
     await env.kustomization("app", path="./app", retryInterval="2s")
-    obj = await env.until("app", _ready_at(sha1))
+    obj = await env.until("app", ready_at(sha1))
     inventory = obj["status"]["inventory"]
 
     # Malformed YAML: BuildFailed naming the file; nothing pruned.
     sha2 = await env.new_commit(repo, {"app/one.yaml": None, "app/bad.yaml": "kind: [unclosed\n"})
-    obj = await env.until("app", _failed("BuildFailed"))
+    obj = await env.until("app", failed("BuildFailed"))
     message = condition(obj, "Ready")["message"]
     assert "bad.yaml" in message
     assert obj["status"]["inventory"] == inventory
@@ -330,7 +163,7 @@ async def test_build_and_apply_failures_keep_the_previous_inventory(env: KsEnv) 
     obj = await env.until(
         "app",
         lambda o: (
-            "outside" in condition(o, "Ready").get("message", "") and _failed("BuildFailed")(o)
+            "outside" in condition(o, "Ready").get("message", "") and failed("BuildFailed")(o)
         ),
     )
     assert obj["status"]["inventory"] == inventory
@@ -349,7 +182,7 @@ async def test_build_and_apply_failures_keep_the_previous_inventory(env: KsEnv) 
         """
     )
     await env.new_commit(repo, {"app/kustomization.yaml": None, "app/svc.yaml": service})
-    obj = await env.until("app", _failed("ReconciliationFailed"))
+    obj = await env.until("app", failed("ReconciliationFailed"))
     message = condition(obj, "Ready")["message"]
     assert f"Service/{env.namespace}/web dry-run failed" in message
     assert "spec.ports[0].port" in message
@@ -388,7 +221,7 @@ async def test_post_build_substitution_with_target_namespace_and_name_prefix(env
             ],
         },
     )
-    obj = await env.until("app", _failed("BuildFailed"))
+    obj = await env.until("app", failed("BuildFailed"))
     assert "ConfigMap/vars" in condition(obj, "Ready")["message"]
 
     await env.call(
@@ -402,7 +235,7 @@ async def test_post_build_substitution_with_target_namespace_and_name_prefix(env
         },
     )
     await env.secret("secret-vars", {"token": b"t0k3n"})
-    await env.until("app", _ready_at(sha))
+    await env.until("app", ready_at(sha))
     code, cm = await env.get_cm("p-settings")
     assert code == 200, cm
     assert cm["data"] == {
@@ -421,26 +254,26 @@ async def test_depends_on_waits_for_the_dependency_then_applies(env: KsEnv) -> N
         }
     )
     await env.kustomization("app", path="./app", dependsOn=[{"name": "infra"}])
-    obj = await env.until("app", _failed("DependencyNotReady"))
+    obj = await env.until("app", failed("DependencyNotReady"))
     assert f"'{env.namespace}/infra'" in condition(obj, "Ready")["message"]
     assert (await env.get_cm("app"))[0] == 404
 
     await env.kustomization("infra", path="./infra")
-    await env.until("infra", _ready_at(sha))
-    await env.until("app", _ready_at(sha))
+    await env.until("infra", ready_at(sha))
+    await env.until("app", ready_at(sha))
     assert (await env.get_cm("app"))[0] == 200
 
 
 async def test_suspended_kustomization_is_not_reconciled_until_resumed(env: KsEnv) -> None:
     repo, sha1 = await env.source({"cm.yaml": _configmap("c", env.namespace, {"v": "1"})})
     await env.kustomization("app")
-    await env.until("app", _ready_at(sha1))
+    await env.until("app", ready_at(sha1))
 
     await env.patch_spec("app", suspend=True)
     sha2 = await env.new_commit(repo, {"cm.yaml": _configmap("c", env.namespace, {"v": "2"})})
 
     async def source_at_sha2() -> bool:
-        src = await env.call("GET", f"{SRC}/namespaces/{env.namespace}/gitrepositories/repo")
+        src = await env.call("GET", env.src_path("gitrepositories/repo"))
         return str((src.get("status") or {}).get("artifact", {}).get("revision", "")).endswith(sha2)
 
     await eventually(source_at_sha2)
@@ -449,7 +282,7 @@ async def test_suspended_kustomization_is_not_reconciled_until_resumed(env: KsEn
     assert (await env.get_cm("c"))[1]["data"] == {"v": "1"}
 
     await env.patch_spec("app", suspend=False)
-    await env.until("app", _ready_at(sha2))
+    await env.until("app", ready_at(sha2))
     assert (await env.get_cm("c"))[1]["data"] == {"v": "2"}
 
 
@@ -458,7 +291,7 @@ async def test_health_check_waits_for_custom_resource_ready_condition(env: KsEnv
     # status (a CR without conditions would count as Current at once).
     group = f"{env.namespace}.gotk.test"
     crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-    await env.call("POST", crds, yaml.safe_load(_crd(group)))
+    await env.call("POST", crds, yaml.safe_load(crd_yaml(group, "Widget")))
 
     async def established() -> bool:
         crd = await env.call("GET", f"{crds}/widgets.{group}")
@@ -498,7 +331,7 @@ async def test_health_check_waits_for_custom_resource_ready_condition(env: KsEnv
     )
 
     await set_ready("True")
-    obj = await env.until("app", _ready_at(sha))
+    obj = await env.until("app", ready_at(sha))
     healthy = condition(obj, "Healthy")
     assert healthy["status"] == "True"
     assert healthy["reason"] == "Succeeded"
@@ -515,15 +348,15 @@ async def test_force_recreates_object_with_changed_immutable_field(env: KsEnv) -
 
     repo, sha1 = await env.source({"s.yaml": secret("one")})
     await env.kustomization("app", retryInterval="2s")
-    await env.until("app", _ready_at(sha1))
+    await env.until("app", ready_at(sha1))
     before = await env.call("GET", env.core_path("secrets/frozen"))
 
     sha2 = await env.new_commit(repo, {"s.yaml": secret("two")})
-    obj = await env.until("app", _failed("ReconciliationFailed"))
+    obj = await env.until("app", failed("ReconciliationFailed"))
     assert "immutable" in condition(obj, "Ready")["message"]
 
     await env.patch_spec("app", force=True)
-    await env.until("app", _ready_at(sha2))
+    await env.until("app", ready_at(sha2))
     after = await env.call("GET", env.core_path("secrets/frozen"))
     assert after["metadata"]["uid"] != before["metadata"]["uid"]
     assert base64.b64decode(after["data"]["v"]) == b"two"
@@ -537,7 +370,7 @@ async def test_service_account_impersonation_needs_rbac(env: KsEnv) -> None:
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "deployer"}},
     )
     await env.kustomization("app", serviceAccountName="deployer", retryInterval="2s")
-    obj = await env.until("app", _failed("ReconciliationFailed"))
+    obj = await env.until("app", failed("ReconciliationFailed"))
     message = condition(obj, "Ready")["message"]
     assert f"system:serviceaccount:{env.namespace}:deployer" in message
     assert (await env.get_cm("tenant"))[0] == 404
@@ -571,7 +404,7 @@ async def test_service_account_impersonation_needs_rbac(env: KsEnv) -> None:
             ],
         },
     )
-    await env.until("app", _ready_at(sha))
+    await env.until("app", ready_at(sha))
     assert (await env.get_cm("tenant"))[0] == 200
 
 
@@ -603,5 +436,5 @@ async def test_kubeconfig_secret_targets_the_cluster_it_names(env: KsEnv) -> Non
     await env.secret("remote-kubeconfig", {"value": kubeconfig.encode()})
     _, sha = await env.source({"cm.yaml": _configmap("remote", env.namespace, {"v": "1"})})
     await env.kustomization("app", kubeConfig={"secretRef": {"name": "remote-kubeconfig"}})
-    await env.until("app", _ready_at(sha))
+    await env.until("app", ready_at(sha))
     assert (await env.get_cm("remote"))[0] == 200

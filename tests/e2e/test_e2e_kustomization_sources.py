@@ -4,25 +4,13 @@ from a real registry, and a Git repository holding a Secret encrypted by the rea
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import pytest
-from fixtures.controllers import (
-    RunningKustomizeController,
-    RunningSourceController,
-    condition,
-    eventually,
-)
-from fixtures.git_servers import GitHTTPServer, GitRepo
+from fixtures.controllers import condition
+from fixtures.kustomize_env import KsEnv, Obj
 from fixtures.oci_registry import Registry, unique_repo
 from fixtures.s3_server import S3Server
 from fixtures.sops_keys import AgeKey, SopsEncrypt
-from gotk_envtest import ControlPlane
-
-Obj = dict[str, Any]
-KS = "/apis/kustomize.toolkit.fluxcd.io/v1"
-SRC = "/apis/source.toolkit.fluxcd.io/v1"
 
 CONFIGMAP = """\
 apiVersion: v1
@@ -44,61 +32,26 @@ stringData:
 """
 
 
-@pytest.fixture(autouse=True)
-async def _delete_kustomizations(cluster: ControlPlane, namespace: str) -> AsyncIterator[None]:
-    yield
-    await cluster.request("DELETE", f"{KS}/namespaces/{namespace}/kustomizations")
-
-
-async def _post(cluster: ControlPlane, path: str, body: Obj) -> None:
-    status, response = await cluster.request("POST", path, body)
-    assert status == 201, response
-
-
-def _kustomization(
-    name: str, namespace: str, source_kind: str, source_name: str, **spec: Any
-) -> Obj:
+async def _kustomization(env: KsEnv, name: str, kind: str, source: str, **spec: Any) -> None:
     """Objects without a namespace need `targetNamespace`, as in Flux."""
-    return {
-        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-        "kind": "Kustomization",
-        "metadata": {"name": name},
-        "spec": {
-            "interval": "1h",
-            "prune": True,
-            "sourceRef": {"kind": source_kind, "name": source_name},
-            "targetNamespace": namespace,
-            **spec,
-        },
-    }
+    ref = {"kind": kind, "name": source}
+    await env.kustomization(name, sourceRef=ref, targetNamespace=env.namespace, **spec)
 
 
-async def _ready_or_failed(cluster: ControlPlane, namespace: str, name: str) -> Obj:
-    async def settled() -> Obj | None:
-        _, obj = await cluster.request("GET", f"{KS}/namespaces/{namespace}/kustomizations/{name}")
+async def _ready_or_failed(env: KsEnv, name: str) -> Obj:
+    def settled(obj: Obj) -> bool:
         status = condition(obj, "Ready").get("status")
-        return (
-            obj
-            if status in ("True", "False") and obj["status"].get("lastAttemptedRevision")
-            else None
-        )
+        return status in ("True", "False") and bool(obj["status"].get("lastAttemptedRevision"))
 
-    result: Obj = await eventually(settled, timeout=90)
-    return result
+    return await env.until(name, settled, timeout=90)
 
 
-async def test_kustomization_applies_an_oci_artifact(
-    cluster: ControlPlane,
-    namespace: str,
-    source_controller: RunningSourceController,
-    kustomize_controller: RunningKustomizeController,
-    oci_registry: Registry,
-) -> None:
+async def test_kustomization_applies_an_oci_artifact(env: KsEnv, oci_registry: Registry) -> None:
     repo = unique_repo("manifests")
     digest = await oci_registry.push(repo, "v1", {"cm.yaml": CONFIGMAP.format(source="oci")})
-    await _post(
-        cluster,
-        f"{SRC}/namespaces/{namespace}/ocirepositories",
+    await env.call(
+        "POST",
+        env.src_path("ocirepositories"),
         {
             "apiVersion": "source.toolkit.fluxcd.io/v1",
             "kind": "OCIRepository",
@@ -111,27 +64,19 @@ async def test_kustomization_applies_an_oci_artifact(
             },
         },
     )
-    await _post(
-        cluster,
-        f"{KS}/namespaces/{namespace}/kustomizations",
-        _kustomization("from-oci", namespace, "OCIRepository", "manifests"),
-    )
-    obj = await _ready_or_failed(cluster, namespace, "from-oci")
+    await _kustomization(env, "from-oci", "OCIRepository", "manifests")
+    obj = await _ready_or_failed(env, "from-oci")
     assert condition(obj, "Ready")["status"] == "True", condition(obj, "Ready")
     assert obj["status"]["lastAppliedRevision"] == f"v1@{digest}"
-    status, cm = await cluster.request("GET", f"/api/v1/namespaces/{namespace}/configmaps/from-oci")
+    status, cm = await env.get_cm("from-oci")
     assert status == 200
     assert cm["data"] == {"source": "oci"}
 
 
-async def _git_with_encrypted_secret(
-    cluster: ControlPlane,
-    namespace: str,
-    repo: GitRepo,
-    server: GitHTTPServer,
-    sops_encrypt: SopsEncrypt,
-    age_key: AgeKey,
-) -> None:
+async def _apply_encrypted_secret(
+    env: KsEnv, sops_encrypt: SopsEncrypt, age_key: AgeKey, identity: str
+) -> Obj:
+    """Git holds SECRET encrypted to `age_key`; the Kustomization decrypts with `identity`."""
     encrypted = sops_encrypt(
         SECRET.encode(),
         ".yaml",
@@ -139,82 +84,27 @@ async def _git_with_encrypted_secret(
         args=["--encrypted-regex", "^(data|stringData)$"],
     )
     assert b"s3cr3t-from-git" not in encrypted
-    repo.commit({"secret.yaml": encrypted.decode()})
-    await _post(
-        cluster,
-        f"{SRC}/namespaces/{namespace}/gitrepositories",
-        {
-            "apiVersion": "source.toolkit.fluxcd.io/v1",
-            "kind": "GitRepository",
-            "metadata": {"name": "repo"},
-            "spec": {"url": server.url(repo), "interval": "1h"},
-        },
-    )
-
-
-async def _decryption_secret(cluster: ControlPlane, namespace: str, identity: str) -> None:
-    await _post(
-        cluster,
-        f"/api/v1/namespaces/{namespace}/secrets",
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "sops-age"},
-            "data": {"identity.agekey": base64.b64encode(identity.encode()).decode()},
-        },
-    )
+    await env.source({"secret.yaml": encrypted.decode()})
+    await env.secret("sops-age", {"identity.agekey": identity.encode()})
+    decryption = {"provider": "sops", "secretRef": {"name": "sops-age"}}
+    await _kustomization(env, "secrets", "GitRepository", "repo", decryption=decryption)
+    return await _ready_or_failed(env, "secrets")
 
 
 async def test_sops_encrypted_secret_is_decrypted_and_applied(
-    cluster: ControlPlane,
-    namespace: str,
-    source_controller: RunningSourceController,
-    kustomize_controller: RunningKustomizeController,
-    make_git_repo: Callable[..., GitRepo],
-    git_http_server: GitHTTPServer,
-    sops_encrypt: SopsEncrypt,
-    age_key: AgeKey,
+    env: KsEnv, sops_encrypt: SopsEncrypt, age_key: AgeKey
 ) -> None:
-    await _git_with_encrypted_secret(
-        cluster, namespace, make_git_repo(), git_http_server, sops_encrypt, age_key
-    )
-    await _decryption_secret(cluster, namespace, age_key.identity)
-    decryption = {"provider": "sops", "secretRef": {"name": "sops-age"}}
-    await _post(
-        cluster,
-        f"{KS}/namespaces/{namespace}/kustomizations",
-        _kustomization("secrets", namespace, "GitRepository", "repo", decryption=decryption),
-    )
-    obj = await _ready_or_failed(cluster, namespace, "secrets")
+    obj = await _apply_encrypted_secret(env, sops_encrypt, age_key, age_key.identity)
     assert condition(obj, "Ready")["status"] == "True", condition(obj, "Ready")
-    status, secret = await cluster.request("GET", f"/api/v1/namespaces/{namespace}/secrets/db")
-    assert status == 200
+    secret = await env.call("GET", env.core_path("secrets/db"))
     assert base64.b64decode(secret["data"]["password"]) == b"s3cr3t-from-git"
     assert "sops" not in secret
 
 
 async def test_sops_secret_with_the_wrong_key_is_not_applied(
-    cluster: ControlPlane,
-    namespace: str,
-    source_controller: RunningSourceController,
-    kustomize_controller: RunningKustomizeController,
-    make_git_repo: Callable[..., GitRepo],
-    git_http_server: GitHTTPServer,
-    sops_encrypt: SopsEncrypt,
-    age_key: AgeKey,
-    other_age_key: AgeKey,
+    env: KsEnv, sops_encrypt: SopsEncrypt, age_key: AgeKey, other_age_key: AgeKey
 ) -> None:
-    await _git_with_encrypted_secret(
-        cluster, namespace, make_git_repo(), git_http_server, sops_encrypt, age_key
-    )
-    await _decryption_secret(cluster, namespace, other_age_key.identity)
-    decryption = {"provider": "sops", "secretRef": {"name": "sops-age"}}
-    await _post(
-        cluster,
-        f"{KS}/namespaces/{namespace}/kustomizations",
-        _kustomization("secrets", namespace, "GitRepository", "repo", decryption=decryption),
-    )
-    obj = await _ready_or_failed(cluster, namespace, "secrets")
+    obj = await _apply_encrypted_secret(env, sops_encrypt, age_key, other_age_key.identity)
     ready = condition(obj, "Ready")
     assert ready["status"] == "False"
     assert ready["reason"] == "BuildFailed"
@@ -223,33 +113,24 @@ async def test_sops_secret_with_the_wrong_key_is_not_applied(
         or "Secret/db" in ready["message"]
         or "db" in ready["message"]
     )
-    status, _ = await cluster.request("GET", f"/api/v1/namespaces/{namespace}/secrets/db")
+    status, _ = await env.cluster.request("GET", env.core_path("secrets/db"))
     assert status == 404
 
 
-async def test_kustomization_applies_a_bucket_artifact(
-    cluster: ControlPlane,
-    namespace: str,
-    source_controller: RunningSourceController,
-    kustomize_controller: RunningKustomizeController,
-    s3_server: S3Server,
-) -> None:
-    await s3_server.create_bucket(namespace, {"deploy/cm.yaml": CONFIGMAP.format(source="bucket")})
-    credentials = {k: base64.b64encode(v).decode() for k, v in s3_server.credentials().items()}
-    await _post(
-        cluster,
-        f"/api/v1/namespaces/{namespace}/secrets",
-        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s3"}, "data": credentials},
+async def test_kustomization_applies_a_bucket_artifact(env: KsEnv, s3_server: S3Server) -> None:
+    await s3_server.create_bucket(
+        env.namespace, {"deploy/cm.yaml": CONFIGMAP.format(source="bucket")}
     )
-    await _post(
-        cluster,
-        f"{SRC}/namespaces/{namespace}/buckets",
+    await env.secret("s3", s3_server.credentials())
+    await env.call(
+        "POST",
+        env.src_path("buckets"),
         {
             "apiVersion": "source.toolkit.fluxcd.io/v1",
             "kind": "Bucket",
             "metadata": {"name": "manifests"},
             "spec": {
-                "bucketName": namespace,
+                "bucketName": env.namespace,
                 "endpoint": s3_server.endpoint,
                 "insecure": True,
                 "interval": "1h",
@@ -257,16 +138,10 @@ async def test_kustomization_applies_a_bucket_artifact(
             },
         },
     )
-    await _post(
-        cluster,
-        f"{KS}/namespaces/{namespace}/kustomizations",
-        _kustomization("from-bucket", namespace, "Bucket", "manifests", path="./deploy"),
-    )
-    obj = await _ready_or_failed(cluster, namespace, "from-bucket")
+    await _kustomization(env, "from-bucket", "Bucket", "manifests", path="./deploy")
+    obj = await _ready_or_failed(env, "from-bucket")
     assert condition(obj, "Ready")["status"] == "True", condition(obj, "Ready")
     assert obj["status"]["lastAppliedRevision"].startswith("sha256:")
-    status, cm = await cluster.request(
-        "GET", f"/api/v1/namespaces/{namespace}/configmaps/from-bucket"
-    )
+    status, cm = await env.get_cm("from-bucket")
     assert status == 200
     assert cm["data"] == {"source": "bucket"}
