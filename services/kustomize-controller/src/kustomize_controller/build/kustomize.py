@@ -18,7 +18,7 @@ from gotk_runtime import process
 from gotk_runtime.tools import find_tool
 
 from kustomize_controller.build.errors import BuildError
-from kustomize_controller.build.generator import find_kustomization_file, is_remote_reference
+from kustomize_controller.build.generator import is_remote_reference, walk_kustomizations
 
 DEFAULT_BUILD_TIMEOUT = 120.0
 
@@ -28,18 +28,11 @@ _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def check_references(root: Path, build_dir: Path) -> None:
     """Refuse remote bases and bases outside `root` anywhere in the kustomization tree."""
     real_root = root.resolve()
-    pending = [build_dir.resolve()]
-    visited: set[Path] = set()
-    while pending:
-        directory = pending.pop()
-        if directory in visited:
-            continue
-        visited.add(directory)
-        kfile = find_kustomization_file(directory)
-        if kfile is None:
-            continue
+
+    def visit(directory: Path, kfile: Path) -> list[Path]:
         where = kfile.relative_to(real_root).as_posix()
         document = _read_kustomization(kfile, where)
+        children = []
         for field in ("resources", "components", "bases"):
             for ref in document.get(field) or []:
                 if not isinstance(ref, str):
@@ -50,10 +43,13 @@ def check_references(root: Path, build_dir: Path) -> None:
                         "only paths inside the source artifact can be built"
                     )
                 target = (directory / ref.removeprefix("file://")).resolve()
-                if target != real_root and real_root not in target.parents:
+                if not target.is_relative_to(real_root):
                     raise BuildError(f"{where}: {field} entry '{ref}' points outside the artifact")
                 if target.is_dir():
-                    pending.append(target)
+                    children.append(target)
+        return children
+
+    walk_kustomizations(build_dir, visit)
 
 
 def _read_kustomization(kfile: Path, where: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ import yaml
 from kustomize_controller.apply_plan import describe, is_decryption_disabled
 from kustomize_controller.build import sops_formats
 from kustomize_controller.build.errors import DecryptionError
-from kustomize_controller.build.generator import find_kustomization_file, is_remote_reference
+from kustomize_controller.build.generator import is_remote_reference, walk_kustomizations
 from kustomize_controller.build.sops_formats import Format
 from kustomize_controller.build.sops_keys import DecryptionKeys, KeyRing
 from kustomize_controller.build.sops_tree import TreeRules, decrypt_tree, verify_mac
@@ -174,25 +174,17 @@ class _SourcePlan:
 
 def _source_plan(root: Path, build_dir: Path) -> _SourcePlan:
     """Walk the kustomization tree for files to decrypt and manifests to verify."""
-    root, build_dir = root.resolve(), build_dir.resolve()
+    root = root.resolve()
     plan = _SourcePlan()
     seen: set[Path] = set()
-    pending = [build_dir]
-    visited: set[Path] = set()
-    while pending:
-        directory = pending.pop()
-        if directory in visited:
-            continue
-        visited.add(directory)
-        kfile = find_kustomization_file(directory)
-        if kfile is None:
-            continue
+
+    def visit(directory: Path, kfile: Path) -> list[Path]:
         document = yaml.safe_load(kfile.read_text(encoding="utf-8")) or {}
         if not isinstance(document, dict):
-            continue
+            return []
 
-        def add(ref: str, fmt: Format, base: Path = directory) -> None:
-            target = _inside(root, base / ref, ref)
+        def add(ref: str, fmt: Format) -> None:
+            target = _inside(root, directory / ref, ref)
             if target not in seen:
                 seen.add(target)
                 plan.decrypt.append((target, fmt))
@@ -211,22 +203,26 @@ def _source_plan(root: Path, build_dir: Path) -> _SourcePlan:
             patch_path = (patch or {}).get("path") if isinstance(patch, dict) else None
             if patch_path and not is_remote_reference(patch_path):
                 add(str(patch_path), sops_formats.format_for_path(str(patch_path)))
+        children = []
         for ref in [*(document.get("resources") or []), *(document.get("components") or [])]:
             if not isinstance(ref, str) or is_remote_reference(ref):
                 continue
             target = (directory / ref).resolve()
-            if target != root and root not in target.parents:
+            if not target.is_relative_to(root):
                 continue  # check_references refuses these with a clear message
             if target.is_dir():
-                pending.append(target)
+                children.append(target)
             elif target.is_file() and target.name.endswith(_MANIFEST_SUFFIXES):
                 plan.manifests.append(target)
+        return children
+
+    walk_kustomizations(build_dir, visit)
     return plan
 
 
 def _inside(root: Path, candidate: Path, ref: str) -> Path:
     target = candidate.resolve()
-    if target != root and root not in target.parents:
+    if not target.is_relative_to(root):
         raise DecryptionError(f"error decrypting sources: '{ref}' points outside the artifact")
     return target
 
