@@ -15,6 +15,7 @@ from typing import Any
 from gotk_api.conditions import ACCESS_DENIED_REASON, ARTIFACT_FAILED_REASON
 from gotk_api.groups import SOURCE_GROUP, SOURCE_VERSION
 from gotk_api.kustomize import Kustomization
+from gotk_artifacts.revision import new_artifact_revision
 from gotk_runtime import GenericError, KubeClient, NotFound, Resource, Stalling, Waiting
 
 Obj = dict[str, Any]
@@ -132,14 +133,8 @@ def revision_change_handler(
     the Kustomizations that reference it and have not attempted that revision yet."""
 
     def handle(event: str, obj: Obj, old: Obj | None) -> None:
-        if event == "DELETED":
-            return
-        artifact = (obj.get("status") or {}).get("artifact") or {}
-        revision = artifact.get("revision")
-        if not revision:
-            return
-        old_revision = ((old or {}).get("status") or {}).get("artifact", {}) or {}
-        if event == "MODIFIED" and old_revision.get("revision") == revision:
+        revision = new_artifact_revision(event, obj, old)
+        if revision is None:
             return
         key = (kind, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
         for ks in kustomizations():

@@ -32,6 +32,7 @@ from gotk_api.conditions import (
 from gotk_api.source_helm import HelmChart, HelmRepository
 from gotk_artifacts.errors import ArtifactError
 from gotk_artifacts.extract import UNLIMITED, extract_archive_async
+from gotk_artifacts.revision import new_artifact_revision
 from gotk_runtime import (
     Conditions,
     EventRecorder,
@@ -365,11 +366,7 @@ def source_revision_handler(
     way, which is also how a Stalled chart retries once its source changes)."""
 
     def handle(event: EventType, obj: Obj, old: Obj | None) -> None:
-        if event == "DELETED":
-            return
-        revision = ((obj.get("status") or {}).get("artifact") or {}).get("revision")
-        old_revision = (((old or {}).get("status") or {}).get("artifact") or {}).get("revision")
-        if not revision or (event == "MODIFIED" and revision == old_revision):
+        if new_artifact_revision(event, obj, old) is None:
             return
         namespace, name = obj["metadata"].get("namespace"), obj["metadata"]["name"]
         for chart in charts():

@@ -1,0 +1,21 @@
+"""Noticing a source's new artifact from its watch events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Obj = dict[str, Any]
+
+
+def new_artifact_revision(event: str, obj: Obj, old: Obj | None) -> str | None:
+    """The revision of `obj`'s artifact if this watch event brings one the consumer has not
+    seen (an added source with an artifact, or a changed revision); otherwise None."""
+    if event == "DELETED":
+        return None
+    revision: str | None = ((obj.get("status") or {}).get("artifact") or {}).get("revision")
+    if not revision:
+        return None
+    old_artifact = ((old or {}).get("status") or {}).get("artifact") or {}
+    if event == "MODIFIED" and old_artifact.get("revision") == revision:
+        return None
+    return revision
