@@ -14,9 +14,9 @@ from typing import Any
 import aiohttp
 from fixtures.controllers import RunningSourceController, condition, eventually
 from fixtures.s3_server import HostileS3, S3Server
+from gotk_api.objects import Obj
 from gotk_envtest import ControlPlane, free_port
 
-Obj = dict[str, Any]
 GROUP = "/apis/source.toolkit.fluxcd.io/v1"
 # Flux's own bucket tests assert these revisions for the same objects.
 FLUX_ONE_OBJECT = "sha256:b4c2a60ce44b67f5b659a95ce4e4cc9e2a86baf13afb72bd397c5384cbc0e479"

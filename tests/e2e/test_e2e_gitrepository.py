@@ -17,9 +17,9 @@ import pytest
 from fixtures.controllers import RunningSourceController, condition, eventually
 from fixtures.git_servers import GitHTTPServer, GitRepo, GitSSHServer, TLSFiles
 from fixtures.http_proxy import ConnectProxy
+from gotk_api.objects import Obj
 from gotk_envtest import ControlPlane
 
-Obj = dict[str, Any]
 GROUP = "/apis/source.toolkit.fluxcd.io/v1"
 
 

@@ -13,9 +13,9 @@ import pytest
 from fixtures.controllers import RunningSourceController, condition, eventually
 from fixtures.git_servers import GitHTTPServer, GitRepo
 from fixtures.sops_keys import PgpKey
+from gotk_api.objects import Obj
 from gotk_envtest import ControlPlane
 
-Obj = dict[str, Any]
 GROUP = "/apis/source.toolkit.fluxcd.io/v1"
 _ALGO = ("future-default", "default", "never")
 

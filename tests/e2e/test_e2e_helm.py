@@ -10,7 +10,6 @@ import io
 import json
 import tarfile
 from collections.abc import Callable
-from typing import Any
 
 import aiohttp
 import yaml
@@ -18,10 +17,10 @@ from fixtures.controllers import RunningSourceController, condition, eventually
 from fixtures.git_servers import GitHTTPServer, GitRepo
 from fixtures.helm_repo import HelmChartRepository, HelmRepoFactory
 from fixtures.oci_registry import Registry, unique_repo
+from gotk_api.objects import Obj
 from gotk_envtest import ControlPlane
 from source_controller.oci import HELM_CHART_CONFIG, HELM_CHART_LAYER
 
-Obj = dict[str, Any]
 GROUP = "/apis/source.toolkit.fluxcd.io/v1"
 PLURALS = {
     "HelmRepository": "helmrepositories",

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 import yaml
 from fixtures.controllers import condition, eventually
-from fixtures.kustomize_env import KsEnv, Obj, crd_yaml, failed, ready_at
+from fixtures.kustomize_env import KsEnv, crd_yaml, failed, ready_at
+from gotk_api.objects import Obj
 
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 

@@ -7,10 +7,11 @@ import base64
 from typing import Any
 
 from fixtures.controllers import condition
-from fixtures.kustomize_env import KsEnv, Obj
+from fixtures.kustomize_env import KsEnv
 from fixtures.oci_registry import Registry, unique_repo
 from fixtures.s3_server import S3Server
 from fixtures.sops_keys import AgeKey, SopsEncrypt
+from gotk_api.objects import Obj
 
 CONFIGMAP = """\
 apiVersion: v1

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 
-from fixtures.kustomize_env import KsEnv, Obj, ready_at
+from fixtures.kustomize_env import KsEnv, ready_at
+from gotk_api.objects import Obj
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 MERGE = {"kustomize.toolkit.fluxcd.io/ssa": "Merge"}

@@ -24,9 +24,9 @@ from fixtures.oci_registry import (
     tarball,
     unique_repo,
 )
+from gotk_api.objects import Obj
 from gotk_envtest import ControlPlane
 
-Obj = dict[str, Any]
 GROUP = "/apis/source.toolkit.fluxcd.io/v1"
 HELM_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
 

@@ -86,7 +86,11 @@ build_controlplane() {
 build_tools() {
   mkdir -p "$tools_bin"
   go_install kustomize "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
-  go_install helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  # Flux 2.8 embeds Helm 4; a Helm 3 binary left in a warm cache is replaced.
+  if [[ -x $tools_bin/helm ]] && ! "$tools_bin/helm" version --template '{{.Version}}' 2>/dev/null | grep -qx "$HELM_VERSION"; then
+    rm -f "$tools_bin/helm"
+  fi
+  go_install helm "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
   go_install sops "github.com/getsops/sops/v3/cmd/sops@$SOPS_VERSION"
   go_install registry "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
   go_install minio "github.com/minio/minio@$MINIO_VERSION"

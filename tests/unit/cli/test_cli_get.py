@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from gotk_api.objects import Obj
 from gotk_api.source import GitRepository
 from gotk_cli import run
 from gotk_cli.cluster import Cluster
@@ -22,7 +22,6 @@ from gotk_cli.log import Log
 from gotk_envtest import ControlPlane
 from gotk_runtime import KubeClient, load_config
 
-Obj = dict[str, Any]
 SOURCE = "/apis/source.toolkit.fluxcd.io/v1"
 KUSTOMIZE = "/apis/kustomize.toolkit.fluxcd.io/v1"
 

@@ -13,10 +13,10 @@ from fixtures.controllers import (
     eventually,
 )
 from fixtures.git_servers import GitHTTPServer, GitRepo
+from gotk_api.objects import Obj
 from gotk_cli import run
 from gotk_envtest import ControlPlane
 
-Obj = dict[str, Any]
 PATH = "/apis/source.toolkit.fluxcd.io/v1/namespaces/{ns}/gitrepositories"
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from gotk_api.objects import Obj
 from source_controller.helmchart import source_revision_handler
-
-Obj = dict[str, Any]
 
 
 def _source(revision: str | None, namespace: str = "ns", name: str = "repo") -> Obj:

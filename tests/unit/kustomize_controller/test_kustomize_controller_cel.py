@@ -4,19 +4,18 @@ objects with the expressions from Flux's documentation."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from gotk_api.conditions import INVALID_CEL_EXPRESSION_REASON
 from gotk_api.kustomize import Kustomization
 from gotk_api.kustomize_types import CustomHealthCheck
+from gotk_api.objects import Obj
 from gotk_runtime import Stalling
 from kustomize_controller.cel import CELEvaluationError, InvalidCELExpression, compile_expr
 from kustomize_controller.health import Status
 from kustomize_controller.health_exprs import compile_health_checks
 
-Obj = dict[str, Any]
 DOCS = Path(__file__).parents[2] / "fixtures" / "flux-docs" / "kustomize"
 
 

@@ -3,9 +3,8 @@ field sets merge, which metadata is removed, and what is exempt."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
+from gotk_api.objects import Obj
 from kustomize_controller.field_managers import (
     FieldManager,
     cleanup_patch,
@@ -15,7 +14,6 @@ from kustomize_controller.field_managers import (
 )
 from kustomize_controller.options import parse_options
 
-Obj = dict[str, Any]
 OWNER = "kustomize-controller"
 FLUX = flux_cleanup(OWNER)
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from gotk_api.kustomize import Kustomization
+from gotk_api.objects import Obj
 from gotk_runtime import Invalid, Stalling
 from kustomize_controller.apply import (
     CREATED,
@@ -27,8 +28,6 @@ from kustomize_controller.source import (
     revision_change_handler,
     same_revision,
 )
-
-Obj = dict[str, Any]
 
 
 def _ks(namespace: str = "apps", **spec: Any) -> Kustomization:

@@ -10,7 +10,6 @@ import asyncio
 import itertools
 import os
 import signal
-from typing import Any
 
 import aiohttp
 from fixtures.runtime import (
@@ -22,10 +21,9 @@ from fixtures.runtime import (
     widget,
     widget_manager,
 )
+from gotk_api.objects import Obj
 from gotk_runtime import Conditions, KubeClient, Manager, NotFound, Resource
 from gotk_runtime.kube import CONFIG_MAPS, EVENTS
-
-Obj = dict[str, Any]
 
 
 async def events_for(kube: KubeClient, namespace: str, name: str) -> list[Obj]:

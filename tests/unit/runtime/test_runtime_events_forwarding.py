@@ -13,12 +13,12 @@ import pytest
 from aiohttp import web
 from fixtures.artifacts import ServeApp
 from fixtures.runtime import running, runtime_options
+from gotk_api.objects import Obj
 from gotk_envtest import free_port
 from gotk_runtime import KubeClient, Manager, RuntimeOptions, runtime_flags
 from gotk_runtime.events import EventForwarder, EventRecorder
 from gotk_runtime.kube.resource import EVENTS
 
-Obj = dict[str, Any]
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 

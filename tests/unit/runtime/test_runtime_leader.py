@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 from fixtures.runtime import (
     configmap,
@@ -15,7 +14,6 @@ from fixtures.runtime import (
 from gotk_runtime import KubeClient, Manager, Resource
 from gotk_runtime.kube import CONFIG_MAPS, LEASES
 
-Obj = dict[str, Any]
 LEASE = "gotk-test-controller-leader-election"
 FAST = {
     "enable_leader_election": True,

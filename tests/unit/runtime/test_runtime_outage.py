@@ -9,7 +9,6 @@ import asyncio
 import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -25,8 +24,6 @@ from fixtures.runtime import (
 from gotk_envtest import ControlPlane
 from gotk_runtime import Informer, KubeClient, load_config
 from gotk_runtime.kube import CONFIG_MAPS
-
-Obj = dict[str, Any]
 
 
 @pytest.fixture(scope="module")

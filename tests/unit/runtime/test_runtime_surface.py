@@ -47,6 +47,7 @@ PUBLIC_API = {
     "bind_object",
     "configure_logging",
     "load_config",
+    "note_attempt",
     "object_key",
     "parse_runtime_options",
     "patch_progress",

@@ -1,9 +1,9 @@
-"""gotk_artifacts.semver against the examples Masterminds/semver v3 documents."""
+"""source_controller.semver against the examples Masterminds/semver v3 documents."""
 
 from __future__ import annotations
 
 import pytest
-from gotk_artifacts.semver import (
+from source_controller.semver import (
     InvalidConstraint,
     InvalidVersion,
     latest,

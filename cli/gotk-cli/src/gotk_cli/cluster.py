@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from typing import Any
 
+from gotk_api.objects import Obj
 from gotk_runtime import KubeClient, NoKindMatch, NotFound, Resource
 
 from gotk_cli.errors import CliError, CrdNotInstalled
@@ -12,7 +12,6 @@ from gotk_cli.kinds import CliKind
 
 __all__ = ["Cluster"]
 
-Obj = dict[str, Any]
 _PAGE = 500
 
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from gotk_api.objects import Obj
 from gotk_api.registry import KindModel, find_kind
 
 __all__ = ["KUSTOMIZATION", "SOURCES", "CliKind"]
-
-Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 from gotk_api.conditions import PROGRESSING_REASON, READY, RECONCILE_REQUEST_ANNOTATION
+from gotk_api.objects import Obj
 
 from gotk_cli.cluster import Cluster
 from gotk_cli.errors import CliError
@@ -19,7 +19,6 @@ from gotk_cli.log import Log
 
 __all__ = ["handled", "reconcile", "requested_at", "resume", "suspend"]
 
-Obj = dict[str, Any]
 POLL_INTERVAL = 0.5
 
 

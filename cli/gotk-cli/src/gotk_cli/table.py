@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+
+from gotk_api.objects import Obj
 
 from gotk_cli.kinds import CliKind
 
 __all__ = ["HEADER", "format_table", "ready_status", "row"]
 
-Obj = dict[str, Any]
 HEADER = ("NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE")
 _GAP = "   "
 

@@ -7,7 +7,7 @@ that names the artifact (URL without credentials, or the archive entry) and the 
 from __future__ import annotations
 
 from gotk_api.conditions import ARCHIVE_OPERATION_FAILED_REASON, ARTIFACT_FAILED_REASON
-from gotk_runtime.errors import GotkError
+from gotk_api.errors import GotkError
 
 __all__ = [
     "ArchiveBuildError",

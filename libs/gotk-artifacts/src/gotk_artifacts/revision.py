@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-Obj = dict[str, Any]
+from gotk_api.objects import Obj
 
 
 def new_artifact_revision(event: str, obj: Obj, old: Obj | None) -> str | None:

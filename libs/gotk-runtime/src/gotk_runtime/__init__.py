@@ -33,7 +33,7 @@ from gotk_runtime.kube import KubeClient, Resource, load_config, object_key
 from gotk_runtime.leader import LeaderElector, LeadershipLost
 from gotk_runtime.logging import bind_object, configure_logging
 from gotk_runtime.manager import Manager
-from gotk_runtime.reconcile import Reconciler, Result
+from gotk_runtime.reconcile import Reconciler, Result, note_attempt
 from gotk_runtime.status import patch_progress
 from gotk_runtime.workqueue import WorkQueue
 
@@ -72,6 +72,7 @@ __all__ = [
     "bind_object",
     "configure_logging",
     "load_config",
+    "note_attempt",
     "object_key",
     "parse_runtime_options",
     "patch_progress",

@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from gotk_api.conditions import PROGRESSING_REASON, READY, RECONCILING, STALLED
+from gotk_api.objects import Obj
 
 __all__ = ["ConditionStatus", "Conditions", "ReadySummary"]
 
 ConditionStatus = Literal["True", "False", "Unknown"]
-Obj = dict[str, Any]
 
 _ONLY_WHILE_TRUE = frozenset({RECONCILING, STALLED})
 

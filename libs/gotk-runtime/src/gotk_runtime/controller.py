@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
 
 import orjson
 from gotk_api.conditions import (
@@ -22,6 +21,7 @@ from gotk_api.conditions import (
     RECONCILIATION_FAILED_REASON,
 )
 from gotk_api.meta import parse_duration
+from gotk_api.objects import Obj
 
 from gotk_runtime.conditions import Conditions
 from gotk_runtime.errors import KubeError, NotFound, Waiting
@@ -31,13 +31,19 @@ from gotk_runtime.kube.client import KubeClient
 from gotk_runtime.kube.resource import Resource
 from gotk_runtime.logging import bind_object
 from gotk_runtime.metrics import ControllerMetrics
-from gotk_runtime.reconcile import Decision, Reconciler, Result, apply_outcome
+from gotk_runtime.reconcile import (
+    Decision,
+    Reconciler,
+    Result,
+    apply_outcome,
+    attempt_of,
+    current_attempt,
+)
 from gotk_runtime.status import StatusPatcher
 from gotk_runtime.workqueue import QueueShutDown, WorkQueue
 
 __all__ = ["Controller", "should_enqueue"]
 
-Obj = dict[str, Any]
 log = logging.getLogger(__name__)
 
 
@@ -173,6 +179,7 @@ class Controller:
 
         started = time.monotonic()
         token = patcher.bind()
+        attempt_token = current_attempt()
         outcome: Result | BaseException
         try:
             outcome = await self.reconciler.reconcile(obj)
@@ -180,6 +187,7 @@ class Controller:
             outcome = err
         finally:
             StatusPatcher.unbind(token)
+            attempt = attempt_of(attempt_token)
         self._metrics.reconcile_duration.observe(time.monotonic() - started, kind, name, namespace)
 
         decision = apply_outcome(
@@ -189,6 +197,7 @@ class Controller:
             interval=_interval(spec),
             jitter_percentage=self._jitter,
             previous_ready=previous_ready,
+            retry_after=None if isinstance(outcome, Result) else self._retry_interval(obj),
         )
         if isinstance(outcome, Waiting):
             # Waiting on something else (a source artifact, a dependency) is not a failure.
@@ -203,8 +212,22 @@ class Controller:
         if decision.event is not None:
             type_, reason, message = decision.event
             revision = outcome.revision if isinstance(outcome, Result) else None
-            await self._events.record(obj, type_, reason, message, revision=revision)
+            await self._events.record(
+                obj,
+                type_,
+                reason,
+                message,
+                revision=revision or attempt.revision,
+                metadata=attempt.metadata,
+            )
         self._requeue(key, decision)
+
+    def _retry_interval(self, obj: Obj) -> float | None:
+        try:
+            return self.reconciler.retry_interval(obj)
+        except Exception as err:  # a malformed spec must not stop the failure being recorded
+            log.error("cannot read the retry interval: %s", err)
+            return None
 
     def _requeue(self, key: str, decision: Decision) -> None:
         if decision.requeue == "backoff":

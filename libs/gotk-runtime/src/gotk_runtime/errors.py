@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gotk_api.conditions import FAILED_REASON, RECONCILIATION_FAILED_REASON
+from gotk_api.conditions import RECONCILIATION_FAILED_REASON
+from gotk_api.errors import GotkError
 
 __all__ = [
     "AlreadyExists",
@@ -30,22 +31,6 @@ __all__ = [
     "Unauthorized",
     "Waiting",
 ]
-
-
-class GotkError(Exception):
-    """Root of every error gotk raises on purpose.
-
-    ``reason`` is a Flux condition reason; subclasses override it as a plain class
-    attribute, and an instance may carry its own.
-    """
-
-    reason: str = FAILED_REASON
-
-    def __init__(self, message: str, *, reason: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if reason is not None:
-            self.reason = reason
 
 
 # --- Kubernetes API access
@@ -141,15 +126,32 @@ class ReconcileError(GotkError):
 
 
 class Stalling(ReconcileError):
-    """Retrying cannot help until the spec changes: Stalled=True, Ready=False, no requeue."""
+    """Retrying cannot help until the spec changes: Stalled=True, Ready=False, no requeue.
+
+    Any ``GotkError`` with ``stalling`` set is treated the same way; raise this class when no
+    more specific error fits.
+    """
+
+    stalling = True
 
 
 class Waiting(ReconcileError):
-    """Not a failure of ours (a dependency is not ready): Ready=False, requeue after a delay."""
+    """Not a failure of ours (a dependency is not ready): Ready=False, requeue after a delay.
 
-    def __init__(self, message: str, *, requeue_after: float, reason: str | None = None) -> None:
+    ``announce``, if given, is the message of a Normal event the runtime emits about the wait.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        requeue_after: float,
+        reason: str | None = None,
+        announce: str | None = None,
+    ) -> None:
         super().__init__(message, reason=reason)
         self.requeue_after = requeue_after
+        self.announce = announce
 
 
 class GenericError(ReconcileError):

@@ -30,6 +30,7 @@ from typing import Any, Literal
 import aiohttp
 import orjson
 from gotk_api.conditions import EVENT_METADATA_ANNOTATION_PREFIX
+from gotk_api.objects import Obj
 
 from gotk_runtime.errors import KubeError, NotFound
 from gotk_runtime.kube.client import KubeClient
@@ -37,7 +38,6 @@ from gotk_runtime.kube.resource import EVENTS, split_api_version
 
 __all__ = ["EventForwarder", "EventRecorder", "EventType"]
 
-Obj = dict[str, Any]
 EventType = Literal["Normal", "Warning", "Trace"]
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,9 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Literal
+from typing import Literal
+
+from gotk_api.objects import Obj
 
 from gotk_runtime.errors import Gone, KubeError
 from gotk_runtime.kube.client import KubeClient
@@ -22,7 +24,6 @@ from gotk_runtime.kube.resource import Resource, object_key
 
 __all__ = ["EventHandler", "EventType", "Informer", "trim_object"]
 
-Obj = dict[str, Any]
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
 EventHandler = Callable[[EventType, Obj, Obj | None], None]
 """Called with (event type, new object or last state if deleted, previous cached object)."""

@@ -16,7 +16,8 @@ import socket
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+
+from gotk_api.objects import Obj
 
 from gotk_runtime.errors import Conflict, GotkError, KubeError, NotFound
 from gotk_runtime.kube.client import KubeClient
@@ -24,7 +25,6 @@ from gotk_runtime.kube.resource import LEASES
 
 __all__ = ["LeaderElector", "LeadershipLost"]
 
-Obj = dict[str, Any]
 log = logging.getLogger(__name__)
 
 

@@ -3,30 +3,46 @@
 A reconciler implements ``async def reconcile(obj) -> Result`` for one kind. It reads the
 object (a dict; parse it into a gotk_api model at its edge), does its work, writes its own
 conditions and status fields into ``obj["status"]``, and either returns a ``Result`` or
-raises ``Stalling``, ``Waiting`` or any other exception (treated as ``GenericError``).
+raises: a ``GotkError`` with ``stalling`` set (``Stalling`` or any error class that says so),
+``Waiting``, or any other exception (retried with backoff, as ``GenericError``). The error's
+``reason`` becomes the condition reason; no reconciler translates errors itself.
 The controller then calls ``apply_outcome`` and patches the status once.
 """
 
 from __future__ import annotations
 
 import abc
+import contextvars
 import random
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from gotk_api.conditions import (
+    FAILED_REASON,
     PROGRESSING_WITH_RETRY_REASON,
     READY,
     RECONCILIATION_FAILED_REASON,
     SUCCEEDED_REASON,
 )
+from gotk_api.objects import Obj
 
 from gotk_runtime.conditions import Conditions, ReadySummary
-from gotk_runtime.errors import GotkError, Stalling, Waiting
+from gotk_runtime.errors import GotkError, Waiting
 
-__all__ = ["Decision", "Reconciler", "Result", "apply_outcome", "jittered"]
+__all__ = [
+    "Attempt",
+    "Decision",
+    "Reconciler",
+    "Result",
+    "apply_outcome",
+    "current_attempt",
+    "jittered",
+    "note_attempt",
+]
 
-Obj = dict[str, Any]
+MAX_MESSAGE_LENGTH = 20000
+"""Condition and event messages are cut to this many characters (Flux's limit)."""
+
 EventSpec = tuple[Literal["Normal", "Warning"], str, str]
 
 
@@ -62,6 +78,46 @@ class Reconciler(abc.ABC):
     async def finalize(self, obj: Obj) -> None:  # noqa: B027 - optional hook, no-op default
         """Clean up before the object goes away (its finalizer is removed afterwards)."""
 
+    def retry_interval(self, obj: Obj) -> float | None:
+        """After a failure, requeue after this many seconds; None: exponential backoff.
+
+        Flux's appliers (Kustomization, HelmRelease) retry at ``spec.retryInterval``; its
+        sources back off.
+        """
+        return None
+
+
+@dataclass(slots=True)
+class Attempt:
+    """What the running reconcile works on: the runtime puts it on the events it emits."""
+
+    revision: str | None = None
+    metadata: dict[str, str] | None = None
+
+
+_attempt: contextvars.ContextVar[Attempt | None] = contextvars.ContextVar(
+    "gotk_attempt", default=None
+)
+
+
+def current_attempt() -> contextvars.Token[Attempt | None]:
+    """Start recording a new attempt for the calling task (the controller does this)."""
+    return _attempt.set(Attempt())
+
+
+def note_attempt(revision: str | None, metadata: dict[str, str] | None = None) -> None:
+    """Record the revision this reconcile is applying (events about its outcome carry it)."""
+    attempt = _attempt.get()
+    if attempt is not None:
+        attempt.revision = revision
+        attempt.metadata = metadata
+
+
+def attempt_of(token: contextvars.Token[Attempt | None]) -> Attempt:
+    attempt = _attempt.get()
+    _attempt.reset(token)
+    return attempt or Attempt()
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -89,11 +145,13 @@ def apply_outcome(
     interval: float | None,
     jitter_percentage: float = 5.0,
     previous_ready: Obj | None = None,
+    retry_after: float | None = None,
 ) -> Decision:
     """Write Ready/Reconciling/Stalled and observedGeneration for ``outcome`` into ``obj``.
 
     ``previous_ready`` is Ready as it was before this reconcile (default: as in ``obj``); a
-    success emits an event only if it differs (a recovery or a new message).
+    success emits an event only if it differs (a recovery or a new message). A failure is
+    retried after ``retry_after`` seconds if given, else with exponential backoff.
     """
     conditions = Conditions(obj)
     was_ready = previous_ready if previous_ready is not None else conditions.get(READY) or {}
@@ -125,8 +183,10 @@ def apply_outcome(
         return Decision("after", delay, event=event, observed=True)
 
     reason = getattr(outcome, "reason", None) or RECONCILIATION_FAILED_REASON
-    message = _message(outcome)
-    if isinstance(outcome, Stalling):
+    if reason == FAILED_REASON:
+        reason = RECONCILIATION_FAILED_REASON
+    message = _message(outcome)[:MAX_MESSAGE_LENGTH]
+    if isinstance(outcome, GotkError) and outcome.stalling:
         conditions.delete("Reconciling")
         conditions.mark_stalled(reason, message)
         conditions.mark_false(READY, reason, message)
@@ -137,7 +197,14 @@ def apply_outcome(
     conditions.mark_false(READY, reason, message)
     conditions.mark_reconciling(message, PROGRESSING_WITH_RETRY_REASON)
     if isinstance(outcome, Waiting):
-        return Decision("after", outcome.requeue_after)
+        announce = outcome.announce
+        return Decision(
+            "after",
+            outcome.requeue_after,
+            event=("Normal", reason, announce) if announce else None,
+        )
+    if retry_after is not None:
+        return Decision("after", retry_after, event=("Warning", reason, message))
     return Decision("backoff", event=("Warning", reason, message))
 
 

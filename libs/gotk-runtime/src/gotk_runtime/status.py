@@ -8,9 +8,9 @@ object being reconciled to the current task).
 from __future__ import annotations
 
 import contextvars
-from typing import Any
 
 import orjson
+from gotk_api.objects import Obj
 
 from gotk_runtime.errors import GotkError
 from gotk_runtime.kube.client import KubeClient
@@ -18,7 +18,6 @@ from gotk_runtime.kube.resource import Resource
 
 __all__ = ["StatusPatcher", "patch_progress", "status_diff"]
 
-Obj = dict[str, Any]
 
 _current: contextvars.ContextVar[StatusPatcher | None] = contextvars.ContextVar(
     "gotk_status_patcher", default=None

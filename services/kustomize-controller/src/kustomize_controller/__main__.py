@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Sequence
-from typing import Any
 
+from gotk_api.objects import Obj
 from gotk_runtime import Manager, configure_logging
 
 from kustomize_controller.kustomization import KustomizationReconciler
 from kustomize_controller.options import parse_options
 from kustomize_controller.source import SOURCE_API_VERSION, SOURCE_KINDS, revision_change_handler
-
-Obj = dict[str, Any]
 
 
 async def run(argv: Sequence[str] | None = None, *, handle_signals: bool = True) -> None:

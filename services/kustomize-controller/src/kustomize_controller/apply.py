@@ -14,9 +14,9 @@ import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from gotk_api.conditions import RECONCILIATION_FAILED_REASON
+from gotk_api.objects import Obj
 from gotk_runtime import GenericError, KubeClient, KubeError, NoKindMatch, NotFound, Resource
 
 from kustomize_controller.apply_plan import (
@@ -31,8 +31,6 @@ from kustomize_controller.build import is_encrypted_secret
 from kustomize_controller.field_managers import clean_up, flux_cleanup
 from kustomize_controller.inventory import ObjectRef
 from kustomize_controller.wait import WaitError, wait_for_set
-
-Obj = dict[str, Any]
 
 FIELD_MANAGER = "kustomize-controller"
 CREATED, CONFIGURED, UNCHANGED, SKIPPED, DELETED = (

@@ -5,16 +5,13 @@ Kustomization) and `dep` (the dependency) is true, instead of the built-in check
 
 from __future__ import annotations
 
-from typing import Any
-
 from gotk_api.conditions import DEPENDENCY_NOT_READY_REASON
 from gotk_api.kustomize import Kustomization
+from gotk_api.objects import Obj
 from gotk_runtime import KubeClient, NotFound, Resource, Waiting
 
 from kustomize_controller.cel import CELEvaluationError, compile_expr
 from kustomize_controller.source import SourceArtifact, format_duration, same_revision
-
-Obj = dict[str, Any]
 
 KUSTOMIZATIONS = Resource(
     Kustomization.GROUP, Kustomization.VERSION, "kustomizations", "Kustomization", True
@@ -80,7 +77,9 @@ def _same_source(dep: Obj, ks: Kustomization) -> bool:
 
 
 def _not_ready(message: str, requeue_after: float) -> DependencyNotReady:
-    return DependencyNotReady(message, requeue_after=requeue_after)
+    return DependencyNotReady(
+        message, requeue_after=requeue_after, announce=retry_message(requeue_after)
+    )
 
 
 def retry_message(requeue_after: float) -> str:

@@ -15,11 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from gotk_api.objects import Obj
 from gotk_runtime import KubeClient, Resource
 
 from kustomize_controller.apply_plan import skips_field_cleanup
 
-Obj = dict[str, Any]
 Operation = Literal["Apply", "Update"]
 
 LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from gotk_api.kustomize import Kustomization
+from gotk_api.objects import Obj
 from gotk_runtime import EventRecorder, KubeClient, KubeError, NotFound, Resource
 
 from kustomize_controller.apply import SKIPPED
@@ -20,7 +20,6 @@ from kustomize_controller.impersonation import apply_client, service_account_nam
 from kustomize_controller.inventory import ObjectRef, list_refs
 from kustomize_controller.prune import PruneError, delete_objects
 
-Obj = dict[str, Any]
 log = logging.getLogger(__name__)
 
 SERVICE_ACCOUNTS = Resource("", "v1", "serviceaccounts", "ServiceAccount", True)

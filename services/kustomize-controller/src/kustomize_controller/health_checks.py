@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from gotk_api.conditions import (
     HEALTH_CHECK_FAILED_REASON,
@@ -15,6 +14,7 @@ from gotk_api.conditions import (
     SUCCEEDED_REASON,
 )
 from gotk_api.kustomize import Kustomization
+from gotk_api.objects import Obj
 from gotk_runtime import Conditions, EventRecorder, GenericError, KubeClient, patch_progress
 
 from kustomize_controller.apply import SKIPPED, ChangeSetEntry
@@ -22,8 +22,6 @@ from kustomize_controller.health_exprs import compile_health_checks
 from kustomize_controller.inventory import ObjectRef
 from kustomize_controller.source import SourceArtifact, format_duration
 from kustomize_controller.wait import WaitError, wait_for_set
-
-Obj = dict[str, Any]
 
 
 class HealthCheckFailed(GenericError):

@@ -18,14 +18,12 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import yaml
 from gotk_api.kustomize import Kustomization
+from gotk_api.objects import Obj
 from gotk_runtime import GenericError, KubeClient, KubeError, NotFound, Stalling, load_config
 from gotk_runtime.kube import SECRETS, ClusterConfig
-
-Obj = dict[str, Any]
 
 IMPERSONATE_USER_HEADER = "Impersonate-User"
 KUBECONFIG_KEYS = ("value", "value.yaml")

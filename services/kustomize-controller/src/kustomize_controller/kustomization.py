@@ -29,26 +29,26 @@ from gotk_api.conditions import (
     RECONCILIATION_FAILED_REASON,
     RECONCILIATION_SUCCEEDED_REASON,
 )
-from gotk_api.kustomize import MAX_CONDITION_MESSAGE_LENGTH, Kustomization
+from gotk_api.kustomize import Kustomization
 from gotk_api.kustomize_types import ResourceInventory, ResourceRef, upsert_history
-from gotk_artifacts import ArtifactError, ArtifactNotFound, fetch_artifact
+from gotk_api.objects import Obj
+from gotk_artifacts import ArtifactNotFound, fetch_artifact
 from gotk_runtime import (
     Conditions,
     EventRecorder,
-    GenericError,
     GotkError,
     KubeClient,
     Reconciler,
     Result,
-    Stalling,
     Waiting,
+    note_attempt,
     patch_progress,
 )
 
 from kustomize_controller.apply import CONFIGURED, CREATED, SKIPPED, ChangeSetEntry, ResourceApplier
 from kustomize_controller.apply_plan import set_common_metadata, set_owner_labels
 from kustomize_controller.build import build_kustomization, resolve_build_dir
-from kustomize_controller.dependencies import DependencyNotReady, check_dependencies, retry_message
+from kustomize_controller.dependencies import check_dependencies
 from kustomize_controller.finalize import finalize_kustomization
 from kustomize_controller.health_checks import run_health_checks
 from kustomize_controller.health_exprs import compile_health_checks
@@ -59,7 +59,6 @@ from kustomize_controller.options import CONTROLLER_NAME, KustomizeOptions
 from kustomize_controller.prune import delete_objects
 from kustomize_controller.source import SourceArtifact, format_duration, get_source_artifact
 
-Obj = dict[str, Any]
 log = logging.getLogger(__name__)
 
 SOURCE_LOCALHOST_ENV = "SOURCE_CONTROLLER_LOCALHOST"
@@ -93,37 +92,13 @@ class KustomizationReconciler(Reconciler):
             no_cross_namespace_refs=self.options.no_cross_namespace_refs,
             requeue_dependency=self.options.requeue_dependency,
         )
+        note_attempt(artifact.revision, _origin_metadata(artifact))
         if ks.spec.depends_on:
-            try:
-                await check_dependencies(self.client, ks, artifact, self.options.requeue_dependency)
-            except DependencyNotReady:
-                await self._event(
-                    obj,
-                    "Normal",
-                    retry_message(self.options.requeue_dependency),
-                    artifact,
-                    reason=DependencyNotReady.reason,
-                )
-                raise
-        started = time.monotonic()
-        try:
-            return await self._reconcile_revision(obj, ks, artifact, started)
-        except ArtifactNotFound:
-            raise Waiting(
-                "Source is not ready, artifact not found, retrying in "
-                f"{format_duration(self.options.requeue_dependency)}",
-                requeue_after=self.options.requeue_dependency,
-                reason=ARTIFACT_FAILED_REASON,
-            ) from None
-        except (Stalling, Waiting):
-            raise
-        except GotkError as err:
-            message = str(err)[:MAX_CONDITION_MESSAGE_LENGTH]
-            reason = err.reason
-            if reason in ("", "Failed"):
-                reason = RECONCILIATION_FAILED_REASON
-            await self._event(obj, "Warning", message, artifact, reason=reason)
-            raise Waiting(message, requeue_after=ks.get_retry_interval(), reason=reason) from None
+            await check_dependencies(self.client, ks, artifact, self.options.requeue_dependency)
+        return await self._reconcile_revision(obj, ks, artifact, time.monotonic())
+
+    def retry_interval(self, obj: Obj) -> float | None:
+        return Kustomization.model_validate(obj).get_retry_interval()
 
     async def finalize(self, obj: Obj) -> None:
         ks = Kustomization.model_validate(obj)
@@ -235,9 +210,12 @@ class KustomizationReconciler(Reconciler):
                 retries=self.options.http_retry,
             )
         except ArtifactNotFound:
-            raise
-        except ArtifactError as err:
-            raise GenericError(str(err), reason=ARTIFACT_FAILED_REASON) from None
+            raise Waiting(
+                "Source is not ready, artifact not found, retrying in "
+                f"{format_duration(self.options.requeue_dependency)}",
+                requeue_after=self.options.requeue_dependency,
+                reason=ARTIFACT_FAILED_REASON,
+            ) from None
 
     async def _apply(
         self,
@@ -305,17 +283,18 @@ class KustomizationReconciler(Reconciler):
     ) -> None:
         # Flux names its events after the current Ready reason (Progressing mid-reconcile).
         ready = Conditions(obj).get(READY) or {}
-        metadata = (
-            {"originRevision": artifact.origin_revision} if artifact.origin_revision else None
-        )
         await self.events.record(
             obj,
             type_,
             reason or str(ready.get("reason") or PROGRESSING_REASON),
             message,
             revision=artifact.revision,
-            metadata=metadata,
+            metadata=_origin_metadata(artifact),
         )
+
+
+def _origin_metadata(artifact: SourceArtifact) -> dict[str, str] | None:
+    return {"originRevision": artifact.origin_revision} if artifact.origin_revision else None
 
 
 def _digest(objects: list[Obj]) -> str:

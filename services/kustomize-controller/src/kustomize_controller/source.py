@@ -10,15 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from gotk_api.conditions import ACCESS_DENIED_REASON, ARTIFACT_FAILED_REASON
 from gotk_api.groups import SOURCE_GROUP, SOURCE_VERSION
 from gotk_api.kustomize import Kustomization
+from gotk_api.objects import Obj
 from gotk_artifacts.revision import new_artifact_revision
 from gotk_runtime import GenericError, KubeClient, NotFound, Resource, Stalling, Waiting
 
-Obj = dict[str, Any]
 log = logging.getLogger(__name__)
 
 SOURCE_API_VERSION = f"{SOURCE_GROUP}/{SOURCE_VERSION}"

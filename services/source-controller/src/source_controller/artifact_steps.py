@@ -8,24 +8,25 @@ and end by recording the artifact and the ArtifactInStorage condition.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from gotk_api.conditions import (
     ARTIFACT_IN_STORAGE,
     ARTIFACT_OUTDATED,
+    FETCH_FAILED,
     NEW_REVISION_REASON,
     PROGRESSING_REASON,
     READY,
     STORAGE_OPERATION_FAILED,
     SUCCEEDED_REASON,
 )
+from gotk_api.errors import GotkError
 from gotk_api.meta import Artifact
+from gotk_api.objects import Obj
 from gotk_artifacts.errors import ArtifactError
-from gotk_runtime import Conditions, GenericError
+from gotk_runtime import Conditions
 
 from source_controller.storage import ArtifactStorage, StorageError
 
-Obj = dict[str, Any]
 log = logging.getLogger(__name__)
 
 
@@ -104,7 +105,14 @@ def record_artifact(obj: Obj, artifact: Artifact) -> None:
     )
 
 
-def storage_failure(obj: Obj, err: StorageError | ArtifactError) -> GenericError:
-    """Record StorageOperationFailed for `err` and return the error the step raises."""
+def storage_failure(obj: Obj, err: StorageError | ArtifactError) -> GotkError:
+    """Record StorageOperationFailed for `err`; the step raises `err` itself."""
     Conditions(obj).mark_true(STORAGE_OPERATION_FAILED, err.reason, str(err))
-    return GenericError(str(err), reason=err.reason)
+    return err
+
+
+def fetch_failed(obj: Obj, err: GotkError) -> GotkError:
+    """Record FetchFailed for `err`; the step raises `err` itself (its reason and
+    `stalling` decide the outcome in the runtime)."""
+    Conditions(obj).mark_true(FETCH_FAILED, err.reason, str(err))
+    return err

@@ -10,13 +10,12 @@ import asyncio
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from gotk_api.conditions import (
     ARTIFACT_IN_STORAGE,
     ARTIFACT_OUTDATED,
     FETCH_FAILED,
-    GIT_OPERATION_FAILED_REASON,
     INCLUDE_UNAVAILABLE,
     INVALID_PROVIDER_CONFIGURATION_REASON,
     NEW_ARTIFACT_EVENT_REASON,
@@ -26,6 +25,7 @@ from gotk_api.conditions import (
     VERIFICATION_ERROR_REASON,
 )
 from gotk_api.meta import parse_duration
+from gotk_api.objects import Obj
 from gotk_api.source_git import GitRepository
 from gotk_artifacts.errors import ArtifactError
 from gotk_artifacts.ignore import source_ignore_matcher
@@ -58,8 +58,6 @@ from source_controller.git.verify import VerificationError, VerificationMode, ve
 from source_controller.include import ResolvedInclude, copy_includes, resolve_includes
 from source_controller.secrets import read_secret
 from source_controller.storage import ArtifactStorage, StorageError
-
-Obj = dict[str, Any]
 
 
 class GitRepositoryReconciler(Reconciler):
@@ -149,7 +147,7 @@ class GitRepositoryReconciler(Reconciler):
                 )
             return auth_from_secret(url, data, proxy=proxy)
         except (GitError, GenericError) as err:
-            raise self._fetch_failed(obj, err) from None
+            raise artifact_steps.fetch_failed(obj, err) from None
 
     async def _remote_head(
         self, repo: GitRepository, ref: GitRef, auth: GitAuth, timeout: float, obj: Obj
@@ -157,7 +155,7 @@ class GitRepositoryReconciler(Reconciler):
         try:
             return await remote_head(repo.spec.url, ref, auth, timeout=timeout)
         except GitError as err:
-            raise self._fetch_failed(obj, err) from None
+            raise artifact_steps.fetch_failed(obj, err) from None
 
     @staticmethod
     def _up_to_date(
@@ -196,7 +194,7 @@ class GitRepositoryReconciler(Reconciler):
                 sparse_paths=repo.spec.sparse_checkout,
             )
         except GitError as err:
-            raise self._fetch_failed(obj, err) from None
+            raise artifact_steps.fetch_failed(obj, err) from None
         Conditions(obj).delete(FETCH_FAILED)
         return commit
 
@@ -221,9 +219,7 @@ class GitRepositoryReconciler(Reconciler):
             verified = await verify_commit(repo.spec.url, tree, commit, mode, keys, timeout=timeout)
         except VerificationError as err:
             conditions.mark_false(SOURCE_VERIFIED, err.reason, str(err))
-            if err.stalling:
-                raise Stalling(str(err), reason=err.reason) from None
-            raise GenericError(str(err), reason=err.reason) from None
+            raise
         obj.setdefault("status", {})["sourceVerificationMode"] = verified.mode.value
         conditions.mark_true(SOURCE_VERIFIED, SUCCEEDED_REASON, verified.message)
 
@@ -266,12 +262,6 @@ class GitRepositoryReconciler(Reconciler):
                 revision=commit.revision,
                 metadata={"revision": commit.revision, "digest": stored.digest},
             )
-
-    @staticmethod
-    def _fetch_failed(obj: Obj, err: GitError | GenericError) -> GenericError:
-        reason = err.reason or GIT_OPERATION_FAILED_REASON
-        Conditions(obj).mark_true(FETCH_FAILED, reason, str(err))
-        return GenericError(str(err), reason=reason)
 
     async def finalize(self, obj: Obj) -> None:
         meta = obj["metadata"]

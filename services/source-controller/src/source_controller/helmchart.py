@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import ClassVar, Final
 
 from gotk_api.conditions import (
     ARTIFACT_IN_STORAGE,
@@ -29,6 +29,8 @@ from gotk_api.conditions import (
     SOURCE_VERIFIED,
     STORAGE_OPERATION_FAILED,
 )
+from gotk_api.errors import GotkError
+from gotk_api.objects import Obj
 from gotk_api.source_helm import HelmChart, HelmRepository
 from gotk_artifacts.errors import ArtifactError
 from gotk_artifacts.extract import UNLIMITED, extract_archive_async
@@ -70,7 +72,6 @@ from source_controller.storage import ArtifactStorage, StorageError
 
 __all__ = ["HelmChartReconciler", "source_revision_handler"]
 
-Obj = dict[str, Any]
 SOURCE_UNAVAILABLE_REASON: Final = "SourceUnavailable"
 NO_SOURCE_ARTIFACT_REASON: Final = "NoSourceArtifact"
 _NO_ARTIFACT_RETRY: Final = 5.0
@@ -328,7 +329,7 @@ class HelmChartReconciler(Reconciler):
             )
 
     @staticmethod
-    def _build_failed(obj: Obj, err: HelmError | GenericError) -> Exception:
+    def _build_failed(obj: Obj, err: HelmError | GenericError) -> GotkError:
         conditions = Conditions(obj)
         if getattr(err, "build_failure", False):
             conditions.delete(FETCH_FAILED)
@@ -336,9 +337,7 @@ class HelmChartReconciler(Reconciler):
         else:
             conditions.delete(BUILD_FAILED)
             conditions.mark_true(FETCH_FAILED, err.reason, str(err))
-        if getattr(err, "stalling", False):
-            return Stalling(str(err), reason=err.reason)
-        return GenericError(str(err), reason=err.reason)
+        return err
 
     async def finalize(self, obj: Obj) -> None:
         meta = obj["metadata"]

@@ -12,7 +12,7 @@ import asyncio
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import ClassVar, Final
 from urllib.parse import urlsplit
 
 from gotk_api.conditions import (
@@ -24,6 +24,7 @@ from gotk_api.conditions import (
     SUCCEEDED_REASON,
     URL_INVALID_REASON,
 )
+from gotk_api.objects import Obj
 from gotk_api.source_helm import HelmRepository
 from gotk_artifacts.errors import ArtifactError
 from gotk_runtime import (
@@ -49,7 +50,6 @@ from source_controller.storage import ArtifactStorage, StorageError
 
 __all__ = ["DEFAULT_HELM_INDEX_MAX_SIZE", "HelmRepositoryReconciler", "helm_repository_auth"]
 
-Obj = dict[str, Any]
 DEFAULT_HELM_INDEX_MAX_SIZE: Final = 50 << 20  # --helm-index-max-size
 INDEX_LINK: Final = "index.yaml"
 _COMPACT_TIMEOUT: Final = 120.0
@@ -114,7 +114,7 @@ class HelmRepositoryReconciler(Reconciler):
         try:
             auth = await helm_repository_auth(self.client, repo)
         except (HelmError, GenericError) as err:
-            raise self._fetch_failed(obj, err) from None
+            raise artifact_steps.fetch_failed(obj, err) from None
 
         workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="helmrepository-"))
         try:
@@ -130,7 +130,7 @@ class HelmRepositoryReconciler(Reconciler):
             try:
                 await compact_index_in_child(raw.path, compact, timeout=_COMPACT_TIMEOUT)
             except HelmError as err:
-                raise self._fetch_failed(obj, err) from None
+                raise artifact_steps.fetch_failed(obj, err) from None
             Conditions(obj).delete(FETCH_FAILED)
             await self._store(repo, obj, compact, revision, raw.size)
         finally:
@@ -161,7 +161,7 @@ class HelmRepositoryReconciler(Reconciler):
                 too_large=IndexTooLarge,
             )
         except HelmError as err:
-            raise self._fetch_failed(obj, err) from None
+            raise artifact_steps.fetch_failed(obj, err) from None
 
     async def _store(
         self, repo: HelmRepository, obj: Obj, compact: Path, revision: str, fetched: int
@@ -202,16 +202,9 @@ class HelmRepositoryReconciler(Reconciler):
         try:
             await check_oci_repository(self.client, repo)
         except (HelmError, GenericError) as err:
-            raise self._fetch_failed(obj, err) from None
+            raise artifact_steps.fetch_failed(obj, err) from None
         conditions.delete(FETCH_FAILED)
         return Result(message="Helm repository is ready", requeue_after=interval)
-
-    @staticmethod
-    def _fetch_failed(obj: Obj, err: HelmError | GenericError) -> Exception:
-        Conditions(obj).mark_true(FETCH_FAILED, err.reason, str(err))
-        if getattr(err, "stalling", False):
-            return Stalling(str(err), reason=err.reason)
-        return GenericError(str(err), reason=err.reason)
 
     async def finalize(self, obj: Obj) -> None:
         meta = obj["metadata"]

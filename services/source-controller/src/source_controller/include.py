@@ -7,9 +7,9 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from gotk_api.conditions import ILLEGAL_PATH_REASON, INCLUDE_UNAVAILABLE
+from gotk_api.objects import Obj
 from gotk_api.source_git import GitRepository
 from gotk_artifacts.errors import ArtifactError
 from gotk_artifacts.extract import UNLIMITED, extract_archive
@@ -17,7 +17,6 @@ from gotk_runtime import Conditions, GenericError, KubeClient, NotFound, Waiting
 
 from source_controller.storage import ArtifactStorage
 
-Obj = dict[str, Any]
 NOT_FOUND_REASON = "NotFound"
 NO_ARTIFACT_REASON = "NoArtifact"
 _INCLUDE_RETRY = 30.0

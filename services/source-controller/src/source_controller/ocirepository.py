@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from gotk_api.conditions import (
@@ -29,6 +29,7 @@ from gotk_api.conditions import (
     VERIFICATION_ERROR_REASON,
 )
 from gotk_api.meta import parse_duration
+from gotk_api.objects import Obj
 from gotk_api.source_oci import OCILayerSelector, OCIRepository
 from gotk_artifacts.errors import ArtifactError
 from gotk_artifacts.extract import ExtractLimits, extract_archive_async
@@ -69,7 +70,6 @@ from source_controller.oci.tags import validate_semver
 from source_controller.secrets import SecretData, read_secret
 from source_controller.storage import ArtifactStorage, StorageError, StoredArtifact
 
-Obj = dict[str, Any]
 T = TypeVar("T")
 # Flux untars OCI layers without a size cap; the entry cap still bounds a hostile layer.
 _LAYER_LIMITS = ExtractLimits(max_total_bytes=None)
@@ -118,7 +118,7 @@ class OCIRepositoryReconciler(Reconciler):
             credentials = await self._credentials(repo, repository)
             options = await self._options(repo, timeout)
         except (OCIError, GenericError) as err:
-            raise self._fetch_failed(obj, err) from None
+            raise artifact_steps.fetch_failed(obj, err) from None
 
         async with OCIClient(repository, credentials=credentials, options=options) as client:
             target = await self._remote(obj, repo, self._resolve_target(client, repo))
@@ -149,9 +149,9 @@ class OCIRepositoryReconciler(Reconciler):
                 f"operations on '{repo.spec.url}' did not finish within "
                 f"{repo.spec.timeout} (spec.timeout)"
             )
-            raise self._fetch_failed(obj, late) from None
+            raise artifact_steps.fetch_failed(obj, late) from None
         except (OCIError, GenericError) as err:
-            raise self._fetch_failed(obj, err) from None
+            raise artifact_steps.fetch_failed(obj, err) from None
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -282,7 +282,7 @@ class OCIRepositoryReconciler(Reconciler):
                 f"failed to extract the layer of '{repo.spec.url}': {exc} "
                 "(set spec.layerSelector.operation to 'copy' for a layer that is not a tarball)"
             )
-            raise self._fetch_failed(obj, err) from None
+            raise artifact_steps.fetch_failed(obj, err) from None
         return content
 
     async def _store(
@@ -330,14 +330,6 @@ class OCIRepositoryReconciler(Reconciler):
         return Result(
             message=f"stored artifact for digest '{target.revision}'", revision=target.revision
         )
-
-    @staticmethod
-    def _fetch_failed(obj: Obj, err: OCIError | GenericError) -> GenericError | Stalling:
-        reason = err.reason
-        Conditions(obj).mark_true(FETCH_FAILED, reason, str(err))
-        if isinstance(err, OCIError) and err.stalling:
-            return Stalling(str(err), reason=reason)
-        return GenericError(str(err), reason=reason)
 
     async def finalize(self, obj: Obj) -> None:
         meta = obj["metadata"]

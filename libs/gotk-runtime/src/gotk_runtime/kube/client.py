@@ -15,6 +15,7 @@ from typing import Any, Literal, NamedTuple
 
 import aiohttp
 import orjson
+from gotk_api.objects import Obj
 
 from gotk_runtime.errors import (
     AlreadyExists,
@@ -36,7 +37,6 @@ from gotk_runtime.ratelimit import TokenBucket
 
 __all__ = ["KubeClient", "PatchType", "WatchEvent"]
 
-Obj = dict[str, Any]
 PatchType = Literal["merge", "json", "strategic", "apply"]
 
 _PATCH_CONTENT_TYPES: dict[str, str] = {

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from gotk_api.conditions import (
     ARTIFACT_IN_STORAGE,
@@ -24,6 +24,7 @@ from gotk_api.conditions import (
     STORAGE_OPERATION_FAILED,
 )
 from gotk_api.meta import parse_duration
+from gotk_api.objects import Obj
 from gotk_api.source_bucket import Bucket
 from gotk_artifacts.errors import ArtifactError
 from gotk_runtime import (
@@ -32,10 +33,8 @@ from gotk_runtime import (
     GenericError,
     KubeClient,
     ReadySummary,
-    ReconcileError,
     Reconciler,
     Result,
-    Stalling,
     patch_progress,
 )
 
@@ -48,7 +47,6 @@ from source_controller.storage import ArtifactStorage, StorageError
 
 __all__ = ["BucketReconciler"]
 
-Obj = dict[str, Any]
 log = logging.getLogger(__name__)
 _LATEST = "latest.tar.gz"
 _KIND = "Bucket"
@@ -74,7 +72,7 @@ class BucketReconciler(Reconciler):
         try:
             check_supported(bucket)
         except BucketError as err:
-            raise self._fetch_failed(obj, err) from None
+            raise artifact_steps.fetch_failed(obj, err) from None
         await artifact_steps.reconcile_storage(self.storage, obj)
         self._refresh_url(obj)
         connection = await self._connection(bucket, obj)
@@ -129,7 +127,7 @@ class BucketReconciler(Reconciler):
                 proxy_secret=proxy_secret,
             )
         except (BucketError, GenericError) as err:
-            raise self._fetch_failed(obj, err) from None
+            raise artifact_steps.fetch_failed(obj, err) from None
 
     async def _fetch(
         self, bucket: Bucket, connection: BucketConnection, obj: Obj, tree: Path
@@ -158,7 +156,7 @@ class BucketReconciler(Reconciler):
                     await patch_progress(obj)
                 await download_index(s3, listing, tree, timeout=connection.timeout)
         except BucketError as err:
-            raise self._fetch_failed(obj, err) from None
+            raise artifact_steps.fetch_failed(obj, err) from None
         Conditions(obj).delete(FETCH_FAILED)
         return _Fetched(listing, downloaded=True)
 
@@ -197,13 +195,6 @@ class BucketReconciler(Reconciler):
                 revision=revision,
                 metadata={"revision": revision, "digest": stored.digest},
             )
-
-    @staticmethod
-    def _fetch_failed(obj: Obj, err: BucketError | GenericError) -> ReconcileError:
-        Conditions(obj).mark_true(FETCH_FAILED, err.reason, str(err))
-        if isinstance(err, BucketError) and err.stalling:
-            return Stalling(str(err), reason=err.reason)
-        return GenericError(str(err), reason=err.reason)
 
     async def finalize(self, obj: Obj) -> None:
         meta = obj["metadata"]

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from gotk_artifacts.semver import Constraint, InvalidConstraint, parse_constraint
-
 from source_controller.git.auth import GitAuth, auth_from_secret
 from source_controller.git.command import GitRunner
 from source_controller.git.errors import (
@@ -38,6 +36,7 @@ from source_controller.git.refs import (
 )
 from source_controller.git.transport import git_transport
 from source_controller.git.url import GitURL, parse_git_url
+from source_controller.semver import Constraint, InvalidConstraint, parse_constraint
 
 __all__ = ["Commit", "Signature", "checkout", "remote_head"]
 

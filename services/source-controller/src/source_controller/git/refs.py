@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
-from gotk_artifacts.semver import Constraint, InvalidVersion, Version, parse_tag_version
+from source_controller.semver import Constraint, InvalidVersion, Version, parse_tag_version
 
 __all__ = [
     "DEFAULT_BRANCH",

@@ -14,9 +14,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
 import yaml
-from gotk_artifacts.semver import InvalidVersion, parse_version
 
 from source_controller.helm.errors import ChartPullError, HelmError
+from source_controller.semver import InvalidVersion, parse_version
 
 __all__ = [
     "DEFAULT_MAX_CHART_FILE_SIZE",

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from gotk_artifacts.errors import ArtifactError
 from gotk_artifacts.extract import ExtractLimits, extract_archive_async
-from gotk_artifacts.semver import InvalidVersion, parse_version
 
 from source_controller.helm.chart_archive import (
     MAX_DECOMPRESSED_SIZE,
@@ -34,6 +33,7 @@ from source_controller.helm.errors import (
 )
 from source_controller.helm.package import DependencyRepository, HelmPackager, check_chart_files
 from source_controller.helm.values import dump_values, merge_values_files, safe_join
+from source_controller.semver import InvalidVersion, parse_version
 
 __all__ = [
     "BuildOptions",

@@ -14,10 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from gotk_artifacts.semver import InvalidVersion, SemverError, Version, parse_constraint
-from gotk_artifacts.semver import parse_version as parse_semver
-
 from source_controller.helm.errors import ChartReferenceError, InvalidIndex
+from source_controller.semver import InvalidVersion, SemverError, Version, parse_constraint
+from source_controller.semver import parse_version as parse_semver
 
 __all__ = ["ChartVersion", "find_chart_versions", "select_chart_version"]
 

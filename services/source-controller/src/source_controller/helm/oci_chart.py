@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gotk_api.source_helm import HelmRepository
-from gotk_artifacts.semver import InvalidConstraint, InvalidVersion, latest, parse_constraint
-from gotk_artifacts.semver import parse_version as parse_semver
 from gotk_runtime import KubeClient
 
 from source_controller.helm.errors import (
@@ -34,6 +32,8 @@ from source_controller.oci import (
     parse_oci_url,
 )
 from source_controller.secrets import read_secret
+from source_controller.semver import InvalidConstraint, InvalidVersion, latest, parse_constraint
+from source_controller.semver import parse_version as parse_semver
 
 __all__ = ["OCIChartSource", "PulledChart"]
 

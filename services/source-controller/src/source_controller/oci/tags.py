@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from gotk_artifacts.semver import Constraint, InvalidConstraint, latest, parse_constraint
-
 from source_controller.oci.errors import InvalidSemverRange, NoMatchingTag
+from source_controller.semver import Constraint, InvalidConstraint, latest, parse_constraint
 
 __all__ = ["parse_semver_range", "select_semver_tag", "validate_semver"]
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import total_ordering
 
-from gotk_runtime.errors import GotkError
+from gotk_api.errors import GotkError
 
 __all__ = [
     "Constraint",
