@@ -230,6 +230,19 @@ async def test_unknown_branch_sets_ready_false_git_operation_failed(env: GitEnv)
     assert condition(obj, "Reconciling")["status"] == "True"
 
 
+async def test_url_without_host_stalls_with_url_invalid(env: GitEnv) -> None:
+    """Retrying cannot fix a URL: Stalled=True, observedGeneration caught up, no backoff."""
+    await env.create("nohost", "https:///repo.git")
+    obj = await env.not_ready("nohost")
+    ready = condition(obj, "Ready")
+    assert ready["reason"] == "URLInvalid"
+    assert "no host" in ready["message"]
+    assert condition(obj, "Stalled")["status"] == "True"
+    assert condition(obj, "Stalled")["reason"] == "URLInvalid"
+    assert condition(obj, "Reconciling") == {}
+    assert obj["status"]["observedGeneration"] == obj["metadata"]["generation"]
+
+
 async def test_missing_secret_names_the_field(env: GitEnv) -> None:
     repo, _ = env.repo()
     await env.create("nosecret", env.server.url(repo), secretRef={"name": "absent"})
