@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from gotk_api.kustomize import Kustomization
 from gotk_api.objects import Obj
+from gotk_artifacts.revision import brings_new_artifact
 from gotk_runtime import Invalid, Stalling
+from gotk_runtime.referrers import ReferrerIndex
 from kustomize_controller.apply import (
     CREATED,
     SKIPPED,
@@ -25,8 +27,9 @@ from kustomize_controller.options import parse_options
 from kustomize_controller.source import (
     format_duration,
     get_source_artifact,
-    revision_change_handler,
+    needs_revision,
     same_revision,
+    source_references,
 )
 
 
@@ -213,7 +216,11 @@ def test_new_source_revision_enqueues_only_kustomizations_that_have_not_attempte
         ks("d", "repo", "main@sha1:2", ready="False"),
     ]
     queued: list[str] = []
-    handler = revision_change_handler("GitRepository", lambda: objects, queued.append)
+    index = ReferrerIndex("Kustomization", source_references)
+    index.bind(queued.append)
+    for obj in objects:
+        index.track("ADDED", obj, None)
+    handler = index.on_change("GitRepository", brings_new_artifact, wants=needs_revision)
     source = {
         "metadata": {"name": "repo", "namespace": "apps"},
         "status": {"artifact": {"revision": "main@sha1:2"}},

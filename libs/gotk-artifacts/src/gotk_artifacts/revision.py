@@ -17,3 +17,8 @@ def new_artifact_revision(event: str, obj: Obj, old: Obj | None) -> str | None:
     if event == "MODIFIED" and old_artifact.get("revision") == revision:
         return None
     return revision
+
+
+def brings_new_artifact(event: str, obj: Obj, old: Obj | None) -> bool:
+    """Whether this watch event of a source brings an artifact revision not seen before."""
+    return new_artifact_revision(event, obj, old) is not None

@@ -14,9 +14,11 @@ import hashlib
 import logging
 import os
 import signal
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+from gotk_api.objects import Obj
 
 from gotk_runtime.controller import Controller
 from gotk_runtime.events import EventForwarder, EventRecorder
@@ -29,6 +31,7 @@ from gotk_runtime.leader import LeaderElector, LeadershipLost
 from gotk_runtime.metrics import ControllerMetrics
 from gotk_runtime.ratelimit import kube_api_limiter
 from gotk_runtime.reconcile import Reconciler
+from gotk_runtime.referrers import Reference, ReferrerIndex
 
 __all__ = ["Manager"]
 
@@ -59,6 +62,7 @@ class Manager:
         self._reconcilers: list[Reconciler] = []
         self._watches: list[tuple[str, str, EventHandler, str | None]] = []
         self._informers: list[Informer] = []
+        self._referrer_indexes: list[ReferrerIndex] = []
         self._stop = asyncio.Event()
         self._ready = False
 
@@ -103,6 +107,15 @@ class Manager:
     ) -> None:
         """Also watch another kind (e.g. sources a Kustomization depends on)."""
         self._watches.append((api_version, kind, handler, label_selector))
+
+    def index_referrers(
+        self, kind: str, references: Callable[[Obj], Iterable[Reference]]
+    ) -> ReferrerIndex:
+        """Index what the reconciled ``kind`` references; handlers made by the index's
+        ``on_change`` (given to ``watch``) enqueue the referrers of a changed object."""
+        index = ReferrerIndex(kind, references)
+        self._referrer_indexes.append(index)
+        return index
 
     def stop(self) -> None:
         """Begin a graceful shutdown."""
@@ -201,6 +214,10 @@ class Manager:
                 max_retry_delay=self.options.max_retry_delay,
                 interval_jitter_percentage=self.options.interval_jitter_percentage,
             )
+        for index in self._referrer_indexes:
+            controller = self.controllers[index.kind]
+            controller.informer.add_handler(index.track)
+            index.bind(controller.enqueue)
         for api_version, kind, handler, label_selector in self._watches:
             resource = await self.client.discovery.resource_for(api_version, kind)
             informer = Informer(

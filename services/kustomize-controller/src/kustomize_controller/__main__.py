@@ -6,12 +6,17 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from gotk_api.objects import Obj
+from gotk_artifacts.revision import brings_new_artifact
 from gotk_runtime import Manager, configure_logging
 
 from kustomize_controller.kustomization import KustomizationReconciler
 from kustomize_controller.options import parse_options
-from kustomize_controller.source import SOURCE_API_VERSION, SOURCE_KINDS, revision_change_handler
+from kustomize_controller.source import (
+    SOURCE_API_VERSION,
+    SOURCE_KINDS,
+    needs_revision,
+    source_references,
+)
 
 
 async def run(argv: Sequence[str] | None = None, *, handle_signals: bool = True) -> None:
@@ -20,20 +25,13 @@ async def run(argv: Sequence[str] | None = None, *, handle_signals: bool = True)
     manager = await Manager.connect(options)
     reconciler = KustomizationReconciler(manager.client, manager.events, kustomize_options)
     manager.add_reconciler(reconciler)
-
-    def kustomizations() -> list[Obj]:
-        controller = manager.controllers.get(reconciler.kind)
-        return list(controller.informer) if controller else []
-
-    def enqueue(key: str) -> None:
-        controller = manager.controllers.get(reconciler.kind)
-        if controller is not None:
-            controller.enqueue(key)
-
     # A new artifact revision reconciles the Kustomizations built from that source.
+    sources = manager.index_referrers(reconciler.kind, source_references)
     for kind in SOURCE_KINDS:
         manager.watch(
-            SOURCE_API_VERSION, kind, revision_change_handler(kind, kustomizations, enqueue)
+            SOURCE_API_VERSION,
+            kind,
+            sources.on_change(kind, brings_new_artifact, wants=needs_revision),
         )
     await manager.run(handle_signals=handle_signals)
 

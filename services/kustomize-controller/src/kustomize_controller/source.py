@@ -8,14 +8,12 @@ source whose artifact revision changed, as Flux's source indexers do.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from gotk_api.conditions import ACCESS_DENIED_REASON, ARTIFACT_FAILED_REASON
 from gotk_api.groups import SOURCE_GROUP, SOURCE_VERSION
 from gotk_api.kustomize import Kustomization
 from gotk_api.objects import Obj
-from gotk_artifacts.revision import new_artifact_revision
 from gotk_runtime import GenericError, KubeClient, NotFound, Resource, Stalling, Waiting
 
 log = logging.getLogger(__name__)
@@ -114,38 +112,21 @@ def same_revision(artifact_revision: str, other: str | None) -> bool:
     return bool(sha) and other in (f"{name}/{sha}", sha)
 
 
-def source_key(ks: Obj) -> tuple[str, str, str] | None:
-    """(kind, namespace, name) of the source a raw Kustomization references."""
+def source_references(ks: Obj) -> list[tuple[str, str, str]]:
+    """[(kind, namespace, name)] of the source a raw Kustomization references."""
     ref = (ks.get("spec") or {}).get("sourceRef") or {}
     if not ref.get("kind") or not ref.get("name"):
-        return None
+        return []
     namespace = ref.get("namespace") or ks["metadata"].get("namespace", "")
-    return str(ref["kind"]), str(namespace), str(ref["name"])
+    return [(str(ref["kind"]), str(namespace), str(ref["name"]))]
 
 
-def revision_change_handler(
-    kind: str,
-    kustomizations: Callable[[], list[Obj]],
-    enqueue: Callable[[str], None],
-) -> Callable[[str, Obj, Obj | None], None]:
-    """An informer handler for source ``kind``: when a source gets a (new) artifact, enqueue
-    the Kustomizations that reference it and have not attempted that revision yet."""
-
-    def handle(event: str, obj: Obj, old: Obj | None) -> None:
-        revision = new_artifact_revision(event, obj, old)
-        if revision is None:
-            return
-        key = (kind, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
-        for ks in kustomizations():
-            if source_key(ks) != key:
-                continue
-            status = ks.get("status") or {}
-            if same_revision(revision, status.get("lastAttemptedRevision")) and _ready_or_busy(ks):
-                continue
-            meta = ks["metadata"]
-            enqueue(f"{meta.get('namespace')}/{meta['name']}")
-
-    return handle
+def needs_revision(ks: Obj, source: Obj) -> bool:
+    """Whether a Kustomization has yet to apply its source's current artifact (one that
+    attempted it and is Ready or still busy with it needs no extra reconcile)."""
+    revision = ((source.get("status") or {}).get("artifact") or {}).get("revision")
+    attempted = (ks.get("status") or {}).get("lastAttemptedRevision")
+    return not (same_revision(str(revision), attempted) and _ready_or_busy(ks))
 
 
 def _ready_or_busy(ks: Obj) -> bool:
