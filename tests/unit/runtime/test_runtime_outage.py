@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from fixtures.runtime import (
     WIDGETS,
+    WidgetReconciler,
     configmap,
     eventually,
     install_widget_crd,
@@ -164,3 +165,66 @@ async def _settled(informer: Informer, stale_version: str) -> bool:
 
 async def _contains(seen: list[tuple[str, str]], item: tuple[str, str]) -> bool:
     return item in seen
+
+
+async def test_stop_is_bounded_when_the_api_server_is_gone_mid_reconcile(
+    plane: ControlPlane, client: KubeClient
+) -> None:
+    """SIGTERM under load with a dead API server: intake stops, in-flight reconciles get the
+    grace period, the lease release gives up quickly, and run() returns."""
+    namespace = await fresh_namespace(client, "shutdown")
+    await client.create(CONFIG_MAPS, configmap(namespace, "cm", a="1"))
+    manager, reconciler = widget_manager(
+        client,
+        namespace,
+        enable_leader_election=True,
+        leader_election_lease_duration=60.0,
+        leader_election_renew_deadline=50.0,
+        leader_election_retry_period=0.3,
+        graceful_shutdown_timeout=3.0,
+    )
+    task = asyncio.create_task(manager.run())
+    try:
+        for i in range(4):
+            await client.create(WIDGETS, widget(namespace, f"slow{i}", configMap="cm", sleep=600))
+        await eventually(lambda: _has_calls(reconciler, 2))
+        await plane.stop_apiserver()
+        started = asyncio.get_running_loop().time()
+        manager.stop()
+        await asyncio.wait_for(task, 30)
+        elapsed = asyncio.get_running_loop().time() - started
+        # 3 s of grace for the sleeping reconciles, at most 5 s to give up the lease.
+        assert elapsed < 3.0 + 5.0 + 2.0
+        assert len(reconciler.calls) == 2  # nothing new was taken after the stop
+    finally:
+        if not task.done():
+            task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await plane.start_apiserver()
+
+
+async def test_a_second_stop_cancels_in_flight_reconciles_at_once(
+    plane: ControlPlane, client: KubeClient
+) -> None:
+    namespace = await fresh_namespace(client, "second-stop")
+    await client.create(CONFIG_MAPS, configmap(namespace, "cm", a="1"))
+    manager, reconciler = widget_manager(client, namespace, graceful_shutdown_timeout=600.0)
+    task = asyncio.create_task(manager.run())
+    try:
+        await client.create(WIDGETS, widget(namespace, "slow", configMap="cm", sleep=600))
+        await eventually(lambda: _has_calls(reconciler, 1))
+        manager.stop()
+        await asyncio.sleep(0.5)
+        assert not task.done()  # the first stop waits for the reconcile in flight
+        started = asyncio.get_running_loop().time()
+        manager.stop()
+        await asyncio.wait_for(task, 10)
+        assert asyncio.get_running_loop().time() - started < 5.0
+    finally:
+        if not task.done():
+            task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _has_calls(reconciler: WidgetReconciler, count: int) -> bool:
+    return len(reconciler.calls) >= count

@@ -55,6 +55,7 @@ class RuntimeOptions:
     events_addr: str = ""
     kube_api_qps: float = 50.0
     kube_api_burst: int = 300
+    graceful_shutdown_timeout: float = 30.0
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, controller_name: str) -> RuntimeOptions:
@@ -72,8 +73,10 @@ def runtime_flags(
     *,
     concurrent: int = 4,
     runtime_namespace: str = "",
+    graceful_shutdown_timeout: float = 30.0,
 ) -> argparse.ArgumentParser:
-    """Add the shared flags to ``parser`` (a new one if None); ``concurrent`` is per service."""
+    """Add the shared flags to ``parser`` (a new one if None); ``concurrent`` and
+    ``graceful_shutdown_timeout`` (Flux: 600s for helm-controller) are per service."""
     parser = parser or argparse.ArgumentParser()
     add = parser.add_argument
 
@@ -144,6 +147,13 @@ def runtime_flags(
         type=int,
         default=300,
         help="Kubernetes API requests sent at once before --kube-api-qps applies",
+    )
+    add(
+        "--graceful-shutdown-timeout",
+        type=go_duration,
+        default=graceful_shutdown_timeout,
+        metavar="DURATION",
+        help="how long in-flight reconciles may run after SIGTERM before they are cancelled",
     )
     return parser
 

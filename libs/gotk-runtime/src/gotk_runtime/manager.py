@@ -2,9 +2,11 @@
 
 Start-up: endpoints, then informers (every replica keeps a warm cache), then — once it holds
 the lease, if leader election is on — the workers. Shutdown (``stop()``, SIGTERM or SIGINT):
-stop taking work, let in-flight reconciles finish (up to ``shutdown_timeout``), release the
-lease, stop informers and endpoints, close the client. Cancelling ``run()`` instead is an
-abrupt stop: workers are cancelled and the lease is left to expire.
+stop taking work at once, let in-flight reconciles finish (up to
+``--graceful-shutdown-timeout``; a second signal cancels them at once), release the lease,
+stop informers and endpoints, close the client. Every step of the shutdown is bounded, so a
+dead API server cannot hold the process. Cancelling ``run()`` instead is an abrupt stop:
+workers are cancelled and the lease is left to expire.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from gotk_runtime.referrers import Reference, ReferrerIndex
 __all__ = ["Manager"]
 
 log = logging.getLogger(__name__)
+_RELEASE_TIMEOUT = 5.0
 _SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
@@ -45,7 +48,7 @@ class Manager:
         options: RuntimeOptions,
         client: KubeClient,
         *,
-        shutdown_timeout: float = 600.0,
+        shutdown_timeout: float | None = None,
         owns_client: bool = False,
     ) -> None:
         self.options = options
@@ -57,13 +60,16 @@ class Manager:
         self.leader: LeaderElector | None = None
         self.metrics_server: EndpointServer | None = None
         self.health_server: EndpointServer | None = None
-        self._shutdown_timeout = shutdown_timeout
+        self._shutdown_timeout = (
+            options.graceful_shutdown_timeout if shutdown_timeout is None else shutdown_timeout
+        )
         self._owns_client = owns_client
         self._reconcilers: list[Reconciler] = []
         self._watches: list[tuple[str, str, EventHandler, str | None]] = []
         self._informers: list[Informer] = []
         self._referrer_indexes: list[ReferrerIndex] = []
         self._stop = asyncio.Event()
+        self._abort = asyncio.Event()
         self._ready = False
 
     @classmethod
@@ -118,7 +124,16 @@ class Manager:
         return index
 
     def stop(self) -> None:
-        """Begin a graceful shutdown."""
+        """Begin a graceful shutdown; called again, cancel in-flight reconciles at once."""
+        if self._stop.is_set():
+            if not self._abort.is_set():
+                log.warning("stop requested again: cancelling in-flight reconciles now")
+            self._abort.set()
+            return
+        log.info(
+            "shutting down: taking no new work, in-flight reconciles have %gs to finish",
+            self._shutdown_timeout,
+        )
         self._stop.set()
 
     async def run(self, *, handle_signals: bool = False) -> None:
@@ -133,7 +148,9 @@ class Manager:
         graceful = False
         try:
             await self._start_endpoints()
-            await self._build()
+            if not await self._unless_stopped(self._build()):
+                graceful = True
+                return
             informer_tasks = [
                 asyncio.create_task(i.run(), name=f"informer-{i.resource}") for i in self._informers
             ]
@@ -178,13 +195,23 @@ class Manager:
         for controller in self.controllers.values():
             controller.shut_down()
         if workers and graceful:
-            _, pending = await asyncio.wait(workers, timeout=self._shutdown_timeout)
-            if pending:
-                log.warning("%d controllers did not finish in time; cancelling", len(pending))
+            drained: asyncio.Future[Any] = asyncio.gather(*workers, return_exceptions=True)
+            aborted: asyncio.Future[Any] = asyncio.create_task(self._abort.wait())
+            done, _ = await asyncio.wait(
+                [drained, aborted],
+                timeout=self._shutdown_timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            aborted.cancel()
+            if drained not in done:
+                log.warning("in-flight reconciles did not finish; cancelling them")
         await _cancel(workers)
         await _cancel([hold] if hold else [])
         if graceful and self.leader is not None and self.options.leader_election_release_on_cancel:
-            await self.leader.release()
+            try:
+                await asyncio.wait_for(self.leader.release(), _RELEASE_TIMEOUT)
+            except TimeoutError:
+                log.warning("could not release the leader lease in time; it will expire")
         await _cancel(informers)
         await self.events.close(drain=5.0 if graceful else 0.0)
         for server in (self.metrics_server, self.health_server):
