@@ -90,7 +90,9 @@ build_tools() {
   if [[ -x $tools_bin/helm ]] && ! "$tools_bin/helm" version --template '{{.Version}}' 2>/dev/null | grep -qx "$HELM_VERSION"; then
     rm -f "$tools_bin/helm"
   fi
-  go_install helm "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
+  timed "$tools_bin/helm" env GOBIN="$tools_bin" go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
   go_install sops "github.com/getsops/sops/v3/cmd/sops@$SOPS_VERSION"
   go_install registry "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
   go_install minio "github.com/minio/minio@$MINIO_VERSION"
