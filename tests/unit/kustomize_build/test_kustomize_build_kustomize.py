@@ -99,3 +99,18 @@ def test_parse_manifests_returns_objects_in_order() -> None:
 def test_parse_manifests_rejects_non_objects(text: str) -> None:
     with pytest.raises(BuildError):
         parse_manifests(text)
+
+
+def _alias_bomb() -> str:
+    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: bomb}", "data:"]
+    lines.append('  a0: &a0 "lollollollollollollollollollol"')
+    for i in range(1, 12):
+        lines.append(f"  a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]")
+    return "\n".join(lines) + "\n"
+
+
+async def test_alias_bomb_stops_kustomize_at_its_memory_limit(tmp_path: Path) -> None:
+    write(tmp_path / "kustomization.yaml", "resources: [bomb.yaml]\n")
+    write(tmp_path / "bomb.yaml", _alias_bomb())
+    with pytest.raises(BuildError, match=r"reached its memory limit \(2 GiB\).*YAML aliases"):
+        await kustomize_build(tmp_path, tmp_path)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from gotk_api.kustomize import KustomizationSpec
 from kustomize_controller.build import (
+    BuildError,
     SubstitutionError,
     VariableSource,
     build_kustomization,
@@ -75,3 +76,15 @@ async def test_strict_substitution_reports_the_missing_variable(tmp_path: Path) 
             variables={"CLUSTER": "prod", "quote": '"'},
             strict_substitution=True,
         )
+
+
+async def test_alias_bomb_without_a_kustomization_is_refused_before_expanding(
+    tmp_path: Path,
+) -> None:
+    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: bomb}", "data:"]
+    lines.append('  a0: &a0 "lollollollollollollollollollol"')
+    for i in range(1, 12):
+        lines.append(f"  a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]")
+    (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\n")
+    with pytest.raises(BuildError, match=r"bomb\.yaml.*alias bomb"):
+        await build_kustomization(tmp_path, spec(path="./"))

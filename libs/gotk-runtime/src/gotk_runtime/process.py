@@ -84,12 +84,25 @@ class ProcessFailed(ProcessError):
     """The child exited non-zero (or was killed by a signal)."""
 
     def __init__(
-        self, message: str, *, command: str, returncode: int, stderr_tail: str, stdout: bytes
+        self,
+        message: str,
+        *,
+        command: str,
+        returncode: int,
+        stderr_tail: str,
+        stdout: bytes,
+        memory_limit: str = "",
     ) -> None:
         super().__init__(message, command=command)
         self.returncode = returncode
         self.stderr_tail = stderr_tail
         self.stdout = stdout
+        self.memory_limit = memory_limit
+        """Set (e.g. "2 GiB") when the child failed on reaching its memory limit."""
+
+    @property
+    def out_of_memory(self) -> bool:
+        return bool(self.memory_limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,11 +230,17 @@ async def run(
     if check and returncode != 0:
         tail = _tail(stderr, secrets)
         how = f"was killed by signal {-returncode}" if returncode < 0 else f"exited {returncode}"
-        if _out_of_memory(output.stderr_head):
-            how += f" after reaching its memory limit ({_gib(limits.address_space)})"
+        memory_limit = _gib(limits.address_space) if _out_of_memory(output.stderr_head) else ""
+        if memory_limit:
+            how += f" after reaching its memory limit ({memory_limit})"
         message = f"`{command}` {how}" + (f": {tail}" if tail else "")
         raise ProcessFailed(
-            message, command=command, returncode=returncode, stderr_tail=tail, stdout=stdout
+            message,
+            command=command,
+            returncode=returncode,
+            stderr_tail=tail,
+            stdout=stdout,
+            memory_limit=memory_limit,
         )
     return result
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 from gotk_api.kustomize import Kustomization
 from gotk_api.objects import Obj
+from gotk_artifacts.yaml_guard import load_yaml
 from gotk_runtime import GenericError, KubeClient, KubeError, NotFound, Stalling, load_config
 from gotk_runtime.kube import SECRETS, ClusterConfig
 
@@ -95,7 +96,7 @@ async def _remote_config(controller_client: KubeClient, ks: Kustomization) -> Cl
             f"{', '.join(repr(k) for k in keys)}"
         )
     try:
-        document = yaml.safe_load(base64.b64decode(encoded, validate=True))
+        document = load_yaml(base64.b64decode(encoded, validate=True))
     except (binascii.Error, ValueError, yaml.YAMLError) as err:
         raise GenericError(
             f"spec.kubeConfig.secretRef: Secret '{ks.namespace}/{name}' holds no valid "

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from gotk_api.kustomize import KustomizationSpec
 from gotk_api.kustomize_types import Image, Patch
+from gotk_artifacts.yaml_guard import load_all_yaml, load_yaml
 
 from kustomize_controller.build.errors import BuildError, PathNotFoundError
 
@@ -118,7 +119,7 @@ def generate_kustomization(
 
 def _load_kustomization(path: Path) -> dict[str, Any]:
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loaded = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise BuildError(f"failed to parse {path.name}: {exc}") from exc
     if loaded is None:
@@ -163,7 +164,7 @@ def _collect(real_root: Path, base: Path, directory: Path, out: list[str]) -> No
 def _check_manifest(path: Path, relative: str) -> None:
     """Refuse a YAML file kustomize could not load as Kubernetes objects, as Flux does."""
     try:
-        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        documents = load_all_yaml(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise BuildError(f"failed to decode Kubernetes YAML from {relative}: {exc}") from exc
     for document in documents:

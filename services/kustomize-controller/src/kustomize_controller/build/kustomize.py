@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from gotk_artifacts.yaml_guard import load_all_yaml, load_yaml
 from gotk_runtime import process
 from gotk_runtime.tools import find_tool
 
@@ -21,8 +22,6 @@ from kustomize_controller.build.errors import BuildError
 from kustomize_controller.build.generator import is_remote_reference, walk_kustomizations
 
 DEFAULT_BUILD_TIMEOUT = 120.0
-
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def check_references(root: Path, build_dir: Path) -> None:
@@ -54,7 +53,7 @@ def check_references(root: Path, build_dir: Path) -> None:
 
 def _read_kustomization(kfile: Path, where: str) -> dict[str, Any]:
     try:
-        document = yaml.load(kfile.read_text(encoding="utf-8"), Loader=_Loader)
+        document = load_yaml(kfile.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise BuildError(f"{where}: invalid YAML: {exc}") from exc
     if document is None:
@@ -79,6 +78,11 @@ async def kustomize_build(
     except process.ProcessTimeout as exc:
         raise BuildError(f"kustomize build timed out after {timeout:g}s") from exc
     except process.ProcessFailed as exc:
+        if exc.out_of_memory:
+            raise BuildError(
+                f"kustomize build failed: it reached its memory limit ({exc.memory_limit}); "
+                "a manifest may expand YAML aliases without bound"
+            ) from exc
         detail = _relative_message(exc.stderr_tail, root)
         raise BuildError(f"kustomize build failed: {detail}") from exc
     except process.ProcessError as exc:
@@ -96,7 +100,7 @@ def _relative_message(text: str, root: Path) -> str:
 def parse_manifests(data: bytes | str) -> list[dict[str, Any]]:
     """Parse multi-document YAML into objects, refusing any without apiVersion/kind/name."""
     try:
-        documents = list(yaml.load_all(data, Loader=_Loader))
+        documents = load_all_yaml(data)
     except yaml.YAMLError as exc:
         raise BuildError(f"failed to parse kustomize output: {exc}") from exc
     objects: list[dict[str, Any]] = []

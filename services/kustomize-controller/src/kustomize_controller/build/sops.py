@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from gotk_artifacts.yaml_guard import load_all_yaml, load_yaml
 
 from kustomize_controller.apply_plan import describe, is_decryption_disabled
 from kustomize_controller.build import sops_formats
@@ -143,7 +144,7 @@ class SopsDecryptor:
         if b"sops" not in data:
             return
         try:
-            loaded = yaml.load_all(data, Loader=sops_formats.SopsYamlLoader)
+            loaded = load_all_yaml(data, loader=sops_formats.SopsYamlLoader)
             docs = [d for d in loaded if isinstance(d, dict)]
         except yaml.YAMLError:
             return  # kustomize reports malformed manifests with a better message
@@ -179,7 +180,7 @@ def _source_plan(root: Path, build_dir: Path) -> _SourcePlan:
     seen: set[Path] = set()
 
     def visit(directory: Path, kfile: Path) -> list[Path]:
-        document = yaml.safe_load(kfile.read_text(encoding="utf-8")) or {}
+        document = load_yaml(kfile.read_text(encoding="utf-8")) or {}
         if not isinstance(document, dict):
             return []
 

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 import yaml
+from gotk_artifacts.yaml_guard import load_all_yaml
 
 from kustomize_controller.build.errors import DecryptionError
 from kustomize_controller.build.sops_tree import Comment
@@ -125,7 +126,7 @@ def load(data: bytes, fmt: Format) -> EncryptedFile:
     """Parse an encrypted file; an error names the format, never the content."""
     try:
         if fmt is Format.YAML:
-            docs = [d for d in yaml.load_all(data, Loader=_yaml_loader()) if d is not None]
+            docs = [d for d in load_all_yaml(data, loader=_yaml_loader()) if d is not None]
             return _split_sops_key(docs, fmt)
         if fmt in (Format.JSON, Format.BINARY):
             return _split_sops_key([json.loads(data)], fmt)

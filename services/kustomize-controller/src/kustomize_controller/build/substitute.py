@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import yaml
+from gotk_artifacts.yaml_guard import load_yaml
 
 from kustomize_controller.apply_plan import describe
 from kustomize_controller.build.envsubst import EnvsubstError, VariableNotSetError, expand
@@ -27,7 +28,6 @@ VARIABLE_NAME = re.compile(r"^[_A-Za-z][_A-Za-z0-9]*$")
 """Flux's `^[_[:alpha:]][_[:alpha:][:digit:]]*$` (POSIX classes are ASCII in Go's RE2)."""
 
 _Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def substitute_object(
             f"post build failed for '{where}': variable substitution failed: {exc}"
         ) from None
     try:
-        result = yaml.load(expanded, Loader=_Loader)
+        result = load_yaml(expanded)
     except yaml.YAMLError as exc:
         # Only the position: the snippet PyYAML would print may hold a secret value.
         mark = getattr(exc, "problem_mark", None)
