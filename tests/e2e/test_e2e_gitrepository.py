@@ -243,6 +243,20 @@ async def test_url_without_host_stalls_with_url_invalid(env: GitEnv) -> None:
     assert obj["status"]["observedGeneration"] == obj["metadata"]["generation"]
 
 
+async def test_commit_that_looks_like_an_option_stalls_and_runs_nothing(
+    env: GitEnv, tmp_path: Path
+) -> None:
+    repo, _ = env.repo()
+    marker = tmp_path / "pwned"
+    await env.create(
+        "inject", env.server.url(repo), ref={"commit": f"--upload-pack=touch {marker}"}
+    )
+    obj = await env.not_ready("inject")
+    assert "spec.ref.commit" in condition(obj, "Ready")["message"]
+    assert condition(obj, "Stalled")["status"] == "True"
+    assert not marker.exists()
+
+
 async def test_missing_secret_names_the_field(env: GitEnv) -> None:
     repo, _ = env.repo()
     await env.create("nosecret", env.server.url(repo), secretRef={"name": "absent"})

@@ -14,6 +14,7 @@ from source_controller.git import (
     parse_git_url,
     proxy_from_secret,
 )
+from source_controller.git.errors import InvalidRef
 from source_controller.git.refs import RemoteRefs
 
 SHA = "a" * 40
@@ -136,3 +137,30 @@ def test_proxy_secret_needs_an_address_and_keeps_credentials_out_of_repr() -> No
     )
     assert proxy.url() == "http://u:p%40ss@proxy:3128"
     assert "p@ss" not in repr(proxy)
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"commit": "--upload-pack=touch /tmp/pwned"}, "commit"),
+        ({"commit": "main"}, "commit"),
+        ({"commit": "abc"}, "commit"),
+        ({"branch": "--output=/etc/passwd"}, "branch"),
+        ({"tag": "-v1"}, "tag"),
+        ({"name": "refs/heads/a\nb"}, "name"),
+    ],
+)
+def test_refs_git_could_take_for_options_are_refused_and_stall(
+    spec: dict[str, str], field: str
+) -> None:
+    with pytest.raises(InvalidRef, match=f"spec.ref.{field}") as refused:
+        GitRef.from_spec(spec)
+    assert refused.value.stalling
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [{"commit": "0123abcd"}, {"commit": "A" * 40}, {"commit": "f" * 64}, {"branch": "fix-1"}],
+)
+def test_ordinary_refs_pass_validation(spec: dict[str, str]) -> None:
+    GitRef.from_spec(spec)

@@ -122,7 +122,9 @@ async def checkout(
         await git("remote", "add", "origin", target_url.url, cwd=dest)
         if sparse_paths:
             patterns = [f"/{p.removeprefix('./').strip('/')}/" for p in sparse_paths]
-            await git("sparse-checkout", "set", "--no-cone", *patterns, cwd=dest)
+            await git(
+                "sparse-checkout", "set", "--no-cone", "--end-of-options", *patterns, cwd=dest
+            )
         target = await _fetch(git, git_ref, constraint, dest)
         await git("checkout", "--quiet", "--detach", target.sha, cwd=dest)
         if recurse_submodules:
@@ -181,7 +183,9 @@ def _wanted_ref(ref: GitRef) -> str:
 async def _ls_remote(
     git: GitRunner, remote: str, *patterns: str, cwd: Path | None = None
 ) -> RemoteRefs:
-    return RemoteRefs.parse(await git.output("ls-remote", remote, *patterns, cwd=cwd))
+    return RemoteRefs.parse(
+        await git.output("ls-remote", "--end-of-options", remote, *patterns, cwd=cwd)
+    )
 
 
 def _semver_winners(
@@ -209,7 +213,9 @@ async def _fetch(git: GitRunner, ref: GitRef, constraint: Constraint | None, des
 
 
 async def _rev_parse(git: GitRunner, dest: Path, rev: str) -> str | None:
-    out = await git.probe("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", cwd=dest)
+    out = await git.probe(
+        "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", cwd=dest
+    )
     return out.strip() if out else None
 
 
@@ -228,6 +234,7 @@ async def _fetch_branch(git: GitRunner, branch: str, dest: Path, *, reference: s
             "--quiet",
             "--depth=1",
             "--no-tags",
+            "--end-of-options",
             "origin",
             f"+refs/heads/{branch}:{local}",
             cwd=dest,
@@ -242,7 +249,16 @@ async def _fetch_branch(git: GitRunner, branch: str, dest: Path, *, reference: s
 
 async def _fetch_tag(git: GitRunner, tag: str, dest: Path, *, reference: str = "") -> _Target:
     local = f"refs/tags/{tag}"
-    await git("fetch", "--quiet", "--depth=1", "--no-tags", "origin", f"+{local}:{local}", cwd=dest)
+    await git(
+        "fetch",
+        "--quiet",
+        "--depth=1",
+        "--no-tags",
+        "--end-of-options",
+        "origin",
+        f"+{local}:{local}",
+        cwd=dest,
+    )
     sha = await _must_rev_parse(git, dest, local)
     return _Target(sha, reference or local, absolute=bool(reference))
 
@@ -257,7 +273,15 @@ async def _fetch_name(git: GitRunner, name: str, dest: Path) -> _Target:
     if refs.resolve(name) is None:
         raise git.fail(RefNotFound, f"unable to resolve ref '{name}' to a specific commit")
     # Not a branch or tag (refs/pull/1/head...): its history is unknown, so fetch it whole.
-    await git("fetch", "--quiet", "--no-tags", "origin", f"+{name}:{_TARGET_REF}", cwd=dest)
+    await git(
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--end-of-options",
+        "origin",
+        f"+{name}:{_TARGET_REF}",
+        cwd=dest,
+    )
     sha = await _must_rev_parse(git, dest, _TARGET_REF)
     return _Target(sha, name, absolute=True)
 
@@ -269,12 +293,14 @@ async def _fetch_commit(git: GitRunner, ref: GitRef, dest: Path) -> _Target:
         refspecs = ["+refs/heads/*:refs/remotes/origin/*"]
         if ref.name:
             refspecs.append(f"+{ref.name.removesuffix(PEELED_SUFFIX)}:{_TARGET_REF}")
-    await git("fetch", "--quiet", "--no-tags", "origin", *refspecs, cwd=dest)
+    await git("fetch", "--quiet", "--no-tags", "--end-of-options", "origin", *refspecs, cwd=dest)
     sha = await _rev_parse(git, dest, ref.commit)
     if sha is None and not ref.branch:
         # Servers that allow fetching any reachable commit by id (protocol v2 and
         # uploadpack.allowReachableSHA1InWant) can still provide it.
-        await git.probe("fetch", "--quiet", "--no-tags", "origin", ref.commit, cwd=dest)
+        await git.probe(
+            "fetch", "--quiet", "--no-tags", "--end-of-options", "origin", ref.commit, cwd=dest
+        )
         sha = await _rev_parse(git, dest, ref.commit)
     if sha is None:
         where = f" on branch '{ref.branch}'" if ref.branch else ""
@@ -293,10 +319,21 @@ async def _choose_semver_tag(
         return winners[0]
     # Equal precedence (only build metadata differs): Flux picks the newest commit.
     refspecs = [f"+refs/tags/{tag}:refs/tags/{tag}" for tag in winners]
-    await git("fetch", "--quiet", "--depth=1", "--no-tags", "origin", *refspecs, cwd=dest)
+    await git(
+        "fetch",
+        "--quiet",
+        "--depth=1",
+        "--no-tags",
+        "--end-of-options",
+        "origin",
+        *refspecs,
+        cwd=dest,
+    )
     dated: list[tuple[int, int, str]] = []
     for index, tag in enumerate(winners):
-        out = await git.output("log", "-1", "--format=%ct", f"refs/tags/{tag}^{{commit}}", cwd=dest)
+        out = await git.output(
+            "log", "-1", "--format=%ct", "--end-of-options", f"refs/tags/{tag}^{{commit}}", cwd=dest
+        )
         dated.append((int(out.strip() or "0"), index, tag))
     return max(dated)[2]
 

@@ -27,6 +27,7 @@ __all__ = [
     "GitOperationFailed",
     "GitTimeout",
     "HostKeyVerificationFailed",
+    "InvalidRef",
     "InvalidSemverRange",
     "NoMatchingTag",
     "RefNotFound",
@@ -74,6 +75,12 @@ class CommitNotFound(GitOperationFailed):
 
 class InvalidSemverRange(GitOperationFailed):
     """`ref.semver` is not a valid range."""
+
+    stalling = True
+
+
+class InvalidRef(GitOperationFailed):
+    """`ref.commit` is not hexadecimal, or a branch/tag/name could be taken for an option."""
 
     stalling = True
 

@@ -9,10 +9,12 @@ bare `sha1:<commit>` for a commit pinned without a branch or name.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
+from source_controller.git.errors import InvalidRef
 from source_controller.semver import Constraint, InvalidVersion, Version, parse_tag_version
 
 __all__ = [
@@ -54,6 +56,9 @@ class RefKind(enum.Enum):
     BRANCH = "branch"
 
 
+_COMMIT = re.compile(r"[0-9a-fA-F]{4,64}")
+
+
 @dataclass(frozen=True, slots=True)
 class GitRef:
     branch: str = ""
@@ -77,7 +82,20 @@ class GitRef:
                 "name": spec.name,
                 "commit": spec.commit,
             }
-        return cls(**{key: (value or "").strip() for key, value in values.items()})
+        ref = cls(**{key: (value or "").strip() for key, value in values.items()})
+        ref.validate()
+        return ref
+
+    def validate(self) -> None:
+        """Refuse values git would take for options or that cannot name a ref or commit."""
+        if self.commit and not _COMMIT.fullmatch(self.commit):
+            raise InvalidRef(
+                f"spec.ref.commit '{self.commit}' is not a commit SHA (4 to 64 hex digits)"
+            )
+        for field in ("branch", "tag", "name"):
+            value = getattr(self, field)
+            if value.startswith("-") or any(c.isspace() or ord(c) < 32 for c in value):
+                raise InvalidRef(f"spec.ref.{field} {value!r} is not a valid Git reference name")
 
     @property
     def kind(self) -> RefKind:
