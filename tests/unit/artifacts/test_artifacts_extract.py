@@ -129,6 +129,19 @@ HOSTILE: list[tuple[str, bytes, SymlinkPolicy, ExtractLimits, type[ArtifactError
         UnsafeArchiveEntry,
     ),
     (
+        # A later link below an escaping one must not create its directories outside.
+        "symlink-below-escaping-symlink-confined",
+        tar_bytes(
+            [
+                Entry("up", type=tarfile.SYMTYPE, linkname="../.."),
+                Entry("up/made/link", type=tarfile.SYMTYPE, linkname="x"),
+            ]
+        ),
+        "confine",
+        ExtractLimits(),
+        UnsafeArchiveEntry,
+    ),
+    (
         # Each link looks inside on its own; together they climb out (b -> d1, so b/../.. is ..).
         "symlink-chain-confined",
         tar_bytes(

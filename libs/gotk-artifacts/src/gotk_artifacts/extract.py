@@ -262,6 +262,9 @@ class _Extraction:
         root = os.path.realpath(self.root)
         for rel, link in self.pending_links:
             path = self.root / rel
+            # An earlier link may make a parent resolve outside: never create anything there.
+            if not _inside(os.path.realpath(path.parent), root):
+                raise UnsafeArchiveEntry(rel, "its directory resolves outside the target")
             self._parent_ready(rel, rel)
             try:
                 os.symlink(link, path)
@@ -269,9 +272,12 @@ class _Extraction:
                 raise UnsafeArchiveEntry(rel, "conflicts with an earlier entry") from exc
         # Check once all exist: a link's resolution can depend on links created after it.
         for rel, link in self.pending_links:
-            resolved = os.path.realpath(self.root / rel)
-            if resolved != root and not resolved.startswith(root + os.sep):
+            if not _inside(os.path.realpath(self.root / rel), root):
                 raise UnsafeArchiveEntry(rel, f"symlink to {link!r} resolves outside the target")
+
+
+def _inside(resolved: str, root: str) -> bool:
+    return resolved == root or resolved.startswith(root + os.sep)
 
 
 def _safe_relpath(name: str) -> str | None:
