@@ -90,6 +90,29 @@ async def test_minimal_profile_reports_a_real_kubernetes_version(cluster: Contro
     assert version["major"] == "1"
 
 
+async def test_service_range_holds_more_than_a_slash_24(
+    cluster: ControlPlane, namespace: str
+) -> None:
+    """Flux's benchmark makes one ClusterIP Service per app: 1,000 need more than a /24."""
+    base = f"/api/v1/namespaces/{namespace}/services"
+
+    async def create(i: int) -> str:
+        service = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": f"svc{i}"},
+            "spec": {"ports": [{"port": 80}]},
+        }
+        status, body = await cluster.request("POST", base, service)
+        assert status == 201, body
+        return str(body["spec"]["clusterIP"])
+
+    ips: list[str] = []
+    for batch in range(0, 300, 50):
+        ips += await asyncio.gather(*(create(i) for i in range(batch, batch + 50)))
+    assert len(set(ips)) == 300
+
+
 async def test_minimal_profile_installs_gotk_crds(cluster: ControlPlane) -> None:
     status, crds = await cluster.request(
         "GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"

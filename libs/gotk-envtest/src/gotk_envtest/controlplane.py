@@ -157,7 +157,8 @@ class ControlPlane:
             f"--tls-cert-file={p.serving_cert}",
             f"--tls-private-key-file={p.serving_key}",
             f"--client-ca-file={p.ca_cert}",
-            "--service-cluster-ip-range=10.0.0.0/24",
+            # kind's range: room for 65k Services (Flux's benchmark makes one per app).
+            "--service-cluster-ip-range=10.96.0.0/16",
             "--allow-privileged=true",
             "--authorization-mode=RBAC",
             "--endpoint-reconciler-type=none",
