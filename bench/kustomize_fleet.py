@@ -29,29 +29,36 @@ import asyncio
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fixtures.git_servers import GitHTTPServer, GitRepo
 from gotk_envtest import ControlPlane, free_port
+from harness import (
+    IN_FLIGHT,
+    Obj,
+    bounded,
+    check_alive,
+    count_ready,
+    create,
+    error_lines,
+    plane_cpu,
+    start_controller,
+    stop_all,
+)
 from procstats import cpu_seconds, peak_rss_mib
 
-Obj = dict[str, Any]
 CRD_DIR = Path(__file__).resolve().parents[1] / "config" / "crds"
 NAMESPACE = "fleet"
 SRC = "/apis/source.toolkit.fluxcd.io/v1"
 KS = "/apis/kustomize.toolkit.fluxcd.io/v1"
 APPLY = "application/apply-patch+yaml"
-IN_FLIGHT = 16
 
 
 def _objects() -> list[Obj]:
@@ -111,24 +118,9 @@ def _make_remotes(root: Path, n: int) -> list[str]:
     return paths
 
 
-async def _bounded(calls: Iterable[Callable[[], Awaitable[None]]], limit: int) -> None:
-    semaphore = asyncio.Semaphore(limit)
-
-    async def one(call: Callable[[], Awaitable[None]]) -> None:
-        async with semaphore:
-            await call()
-
-    await asyncio.gather(*(one(call) for call in calls))
-
-
-async def _create(plane: ControlPlane, path: str, obj: Obj) -> None:
-    status, body = await plane.request("POST", path, obj)
-    assert status == 201, body
-
-
 async def _create_namespaces(plane: ControlPlane, names: list[str]) -> None:
-    await _bounded(
-        (partial(_create, plane, "/api/v1/namespaces", {"metadata": {"name": n}}) for n in names),
+    await bounded(
+        (partial(create, plane, "/api/v1/namespaces", {"metadata": {"name": n}}) for n in names),
         IN_FLIGHT,
     )
 
@@ -171,55 +163,6 @@ def _pair(index: int, url: str, interval: str) -> tuple[Obj, Obj]:
     return source, kustomization
 
 
-async def _count_ready(plane: ControlPlane, path: str) -> int:
-    status, body = await plane.request("GET", path)
-    assert status == 200, body
-    return sum(
-        1
-        for item in body["items"]
-        for c in (item.get("status") or {}).get("conditions") or []
-        if c["type"] == "Ready" and c["status"] == "True"
-    )
-
-
-def _controller(
-    module: str, plane: ControlPlane, concurrent: int, *extra: str
-) -> subprocess.Popen[bytes]:
-    """Start `python -m module`, its output going to <cluster workdir>/<module>.log."""
-    with (plane.workdir / f"{module}.log").open("wb") as log:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                module,
-                f"--kubeconfig={plane.kubeconfig}",
-                f"--metrics-addr=127.0.0.1:{free_port()}",
-                f"--health-addr=127.0.0.1:{free_port()}",
-                f"--concurrent={concurrent}",
-                "--log-level=error",
-                *extra,
-            ],
-            env={**os.environ},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def _check_alive(process: subprocess.Popen[bytes], module: str, plane: ControlPlane) -> None:
-    if process.poll() is not None:
-        tail = (plane.workdir / f"{module}.log").read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"{module} exited with {process.returncode}:\n{tail}")
-
-
-def _error_lines(plane: ControlPlane, module: str) -> int:
-    text = (plane.workdir / f"{module}.log").read_text(errors="replace")
-    return sum(1 for line in text.splitlines() if '"level":"error"' in line)
-
-
-def _plane_cpu(plane: ControlPlane) -> float:
-    return sum(cpu_seconds(pid) for pid in plane.pids.values())
-
-
 @dataclass
 class FleetResult:
     sources_ready: float
@@ -244,7 +187,7 @@ async def _run_fleet(
     progress: bool,
 ) -> FleetResult:
     addr = f"127.0.0.1:{free_port()}"
-    source = _controller(
+    source = start_controller(
         "source_controller",
         plane,
         concurrent,
@@ -252,13 +195,13 @@ async def _run_fleet(
         f"--storage-addr={addr}",
         f"--storage-adv-addr={addr}",
     )
-    kustomize = _controller("kustomize_controller", plane, concurrent)
+    kustomize = start_controller("kustomize_controller", plane, concurrent)
     n = len(paths)
     poll = max(1.0, n / 500)
     sources_ready = 0.0
     try:
         await asyncio.sleep(2.0)  # both have listed and started watching
-        plane_before, own_before = _plane_cpu(plane), cpu_seconds(os.getpid())
+        plane_before, own_before = plane_cpu(plane), cpu_seconds(os.getpid())
         started = time.perf_counter()
         pairs = [_pair(i, server.url(path), interval) for i, path in enumerate(paths)]
         sources, kustomizations = (
@@ -269,18 +212,18 @@ async def _run_fleet(
             call
             for src, ks in pairs
             for call in (
-                partial(_create, plane, sources, src),
-                partial(_create, plane, kustomizations, ks),
+                partial(create, plane, sources, src),
+                partial(create, plane, kustomizations, ks),
             )
         ]
-        await _bounded(creates, IN_FLIGHT)
+        await bounded(creates, IN_FLIGHT)
         while True:
-            _check_alive(source, "source_controller", plane)
-            _check_alive(kustomize, "kustomize_controller", plane)
-            ready_sources = n if sources_ready else await _count_ready(plane, sources)
+            check_alive(source, "source_controller", plane)
+            check_alive(kustomize, "kustomize_controller", plane)
+            ready_sources = n if sources_ready else await count_ready(plane, sources)
             if not sources_ready and ready_sources == n:
                 sources_ready = time.perf_counter() - started
-            ready = await _count_ready(plane, kustomizations)
+            ready = await count_ready(plane, kustomizations)
             if progress:
                 elapsed = time.perf_counter() - started
                 print(
@@ -299,16 +242,13 @@ async def _run_fleet(
             source_rss=peak_rss_mib(source.pid),
             kustomize_cpu=cpu_seconds(kustomize.pid),
             kustomize_rss=peak_rss_mib(kustomize.pid),
-            plane_cpu=_plane_cpu(plane) - plane_before,
+            plane_cpu=plane_cpu(plane) - plane_before,
             git_server_cpu=cpu_seconds(os.getpid()) - own_before,
-            source_errors=_error_lines(plane, "source_controller"),
-            kustomize_errors=_error_lines(plane, "kustomize_controller"),
+            source_errors=error_lines(plane, "source_controller"),
+            kustomize_errors=error_lines(plane, "kustomize_controller"),
         )
     finally:
-        for process in (kustomize, source):
-            process.terminate()
-        for process in (kustomize, source):
-            process.wait(timeout=60)
+        stop_all(kustomize, source)
 
 
 async def main(n: int, concurrent: int, interval: str, progress: bool) -> None:
@@ -325,9 +265,9 @@ async def main(n: int, concurrent: int, interval: str, progress: bool) -> None:
                 baseline_ns = [f"base-{i}" for i in range(n)]
                 fleet_ns = [f"app-{i}" for i in range(n)]
                 await _create_namespaces(plane, [NAMESPACE, *baseline_ns, *fleet_ns])
-                plane_before = _plane_cpu(plane)
+                plane_before = plane_cpu(plane)
                 baseline = await _baseline(plane, baseline_ns)
-                baseline_plane_cpu = _plane_cpu(plane) - plane_before
+                baseline_plane_cpu = plane_cpu(plane) - plane_before
                 fleet = await _run_fleet(
                     plane, server, paths, storage, concurrent, interval, progress
                 )

@@ -22,13 +22,12 @@ import argparse
 import asyncio
 import hashlib
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
@@ -36,14 +35,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fixtures.oci_registry import FLUX_LAYER, OCI_MANIFEST, Registry
 from gotk_envtest import ControlPlane, free_port
+from harness import (
+    Obj,
+    bounded,
+    check_alive,
+    count_ready,
+    create,
+    error_lines,
+    start_controller,
+    stop_all,
+)
 from procstats import cpu_seconds, peak_rss_mib
 
-Obj = dict[str, Any]
 CRD_DIR = Path(__file__).resolve().parents[1] / "config" / "crds"
 NAMESPACE = "bench"
 REPO = "gotk/bench-app"
 SRC = "/apis/source.toolkit.fluxcd.io/v1"
-IN_FLIGHT = 16
 
 
 def _files(tag: int, kib: int) -> dict[str, str]:
@@ -102,56 +109,9 @@ def _ocirepository(index: int, url: str, tag: str, interval: str) -> Obj:
     }
 
 
-async def _create(plane: ControlPlane, path: str, obj: Obj) -> None:
-    status, body = await plane.request("POST", path, obj)
-    assert status == 201, body
-
-
 async def _created(plane: ControlPlane, objects: list[Obj]) -> None:
-    semaphore = asyncio.Semaphore(IN_FLIGHT)
     path = f"{SRC}/namespaces/{NAMESPACE}/ocirepositories"
-
-    async def one(obj: Obj) -> None:
-        async with semaphore:
-            await _create(plane, path, obj)
-
-    await asyncio.gather(*(one(obj) for obj in objects))
-
-
-async def _count_ready(plane: ControlPlane) -> int:
-    status, body = await plane.request("GET", f"{SRC}/namespaces/{NAMESPACE}/ocirepositories")
-    assert status == 200, body
-    return sum(
-        1
-        for item in body["items"]
-        for c in (item.get("status") or {}).get("conditions") or []
-        if c["type"] == "Ready" and c["status"] == "True"
-    )
-
-
-def _start_controller(
-    plane: ControlPlane, storage: Path, concurrent: int, log: Path
-) -> subprocess.Popen[bytes]:
-    addr = f"127.0.0.1:{free_port()}"
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "source_controller",
-                f"--kubeconfig={plane.kubeconfig}",
-                f"--storage-path={storage}",
-                f"--storage-addr={addr}",
-                f"--storage-adv-addr={addr}",
-                f"--metrics-addr=127.0.0.1:{free_port()}",
-                f"--health-addr=127.0.0.1:{free_port()}",
-                f"--concurrent={concurrent}",
-                "--log-level=error",
-            ],
-            env={**os.environ},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    await bounded(partial(create, plane, path, obj) for obj in objects)
 
 
 @dataclass
@@ -167,27 +127,29 @@ async def _run_controller(
 ) -> ControllerResult:
     storage = workdir / "storage"
     storage.mkdir()
-    log = workdir / "source-controller.log"
-    controller = _start_controller(plane, storage, concurrent, log)
+    addr = f"127.0.0.1:{free_port()}"
+    controller = start_controller(
+        "source_controller",
+        plane,
+        concurrent,
+        f"--storage-path={storage}",
+        f"--storage-addr={addr}",
+        f"--storage-adv-addr={addr}",
+    )
     poll = max(0.5, len(objects) / 1000)
     try:
         await asyncio.sleep(2.0)  # it has listed and started watching
         started = time.perf_counter()
         await _created(plane, objects)
-        while await _count_ready(plane) < len(objects):
-            if controller.poll() is not None:
-                tail = log.read_text(errors="replace")[-3000:]
-                raise RuntimeError(
-                    f"source-controller exited with {controller.returncode}:\n{tail}"
-                )
+        path = f"{SRC}/namespaces/{NAMESPACE}/ocirepositories"
+        while await count_ready(plane, path) < len(objects):
+            check_alive(controller, "source_controller", plane)
             await asyncio.sleep(poll)
         seconds = time.perf_counter() - started
         cpu, peak = cpu_seconds(controller.pid), peak_rss_mib(controller.pid)
     finally:
-        controller.terminate()
-        controller.wait(timeout=60)
-    errors = sum(1 for line in log.read_text().splitlines() if '"level":"error"' in line)
-    return ControllerResult(seconds, cpu, peak, errors)
+        stop_all(controller)
+    return ControllerResult(seconds, cpu, peak, error_lines(plane, "source_controller"))
 
 
 def _registry_cpu(registry: Registry) -> float:
@@ -211,7 +173,7 @@ async def main(n: int, tags: int, kib: int, concurrent: int, interval: str) -> N
                 for i in range(n)
             ]
             async with ControlPlane.started("minimal", tmp_path / "cluster", [CRD_DIR]) as plane:
-                await _create(plane, "/api/v1/namespaces", {"metadata": {"name": NAMESPACE}})
+                await create(plane, "/api/v1/namespaces", {"metadata": {"name": NAMESPACE}})
                 before = _registry_cpu(registry)
                 result = await _run_controller(plane, objects, tmp_path, concurrent)
                 controller_registry_cpu = _registry_cpu(registry) - before
