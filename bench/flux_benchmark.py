@@ -217,6 +217,7 @@ async def _run(
     storage: Path,
     progress: bool,
     deadline: float,
+    flags: list[str],
 ) -> RunResult:
     addr = f"127.0.0.1:{free_port()}"
     source = start_controller(
@@ -226,8 +227,9 @@ async def _run(
         f"--storage-path={storage}",
         f"--storage-addr={addr}",
         f"--storage-adv-addr={addr}",
+        *flags,
     )
-    kustomize = start_controller("kustomize_controller", plane, 20)
+    kustomize = start_controller("kustomize_controller", plane, 20, *flags)
     poll = max(1.0, n / 500)
     sources_ready = 0.0
     try:
@@ -284,7 +286,7 @@ async def _run(
         stop_all(kustomize, source)
 
 
-async def main(n: int, progress: bool, deadline: float) -> None:
+async def main(n: int, progress: bool, deadline: float, flags: list[str]) -> None:
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-flux-") as tmp:
         tmp_path = Path(tmp)
@@ -297,7 +299,7 @@ async def main(n: int, progress: bool, deadline: float) -> None:
             async with ControlPlane.started("full", tmp_path / "cluster", [CRD_DIR]) as plane:
                 await _tenancy(plane)
                 baseline = await _baseline(plane, n)
-                result = await _run(plane, registry, n, storage, progress, deadline)
+                result = await _run(plane, registry, n, storage, progress, deadline, flags)
         finally:
             await registry.stop()
     total_cpu = (
@@ -341,5 +343,8 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--progress", action="store_true", help="print Ready counts per poll")
     parser.add_argument("--deadline", type=float, default=1800, help="give up after seconds")
+    parser.add_argument(
+        "--flag", action="append", default=[], help="an extra flag for both controllers"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.progress, args.deadline))
+    asyncio.run(main(args.n, args.progress, args.deadline, args.flag))

@@ -2,12 +2,19 @@
 
 The controller patches once at the end of each reconcile; a reconciler may report progress
 in between with ``await patch_progress(obj)`` (the controller binds the patcher of the
-object being reconciled to the current task).
+object being reconciled to the current task). Progress is written at most once per
+``PROGRESS_INTERVAL``: a report that comes sooner is written when the interval has passed,
+unless the reconcile ends first and its final patch carries it. A reconcile of a second
+sends its final status and at most one progress patch, not one per step, which is what
+keeps a thousand objects within the client's API rate limit.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import logging
+import time
 
 import orjson
 from gotk_api.objects import Obj
@@ -16,7 +23,12 @@ from gotk_runtime.errors import GotkError
 from gotk_runtime.kube.client import KubeClient
 from gotk_runtime.kube.resource import Resource
 
-__all__ = ["StatusPatcher", "patch_progress", "status_diff"]
+__all__ = ["PROGRESS_INTERVAL", "StatusPatcher", "patch_progress", "status_diff"]
+
+PROGRESS_INTERVAL = 1.0
+"""Seconds between two progress patches of one object."""
+
+log = logging.getLogger(__name__)
 
 
 _current: contextvars.ContextVar[StatusPatcher | None] = contextvars.ContextVar(
@@ -51,23 +63,54 @@ class StatusPatcher:
         self._resource = resource
         self._obj = obj
         self._written = _copy(obj.get("status") or {})
+        self._last_patch = -PROGRESS_INTERVAL
+        self._deferred: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
 
     async def patch(self) -> bool:
-        """Patch ``status`` if it changed; return whether a request was made."""
-        current = self._obj.get("status") or {}
-        diff = status_diff(self._written, current)
-        if not diff:
-            return False
-        metadata = self._obj["metadata"]
-        await self._client.patch(
-            self._resource,
-            metadata["name"],
-            {"status": diff},
-            namespace=metadata.get("namespace"),
-            subresource="status",
-        )
-        self._written = _copy(current)
-        return True
+        """Patch ``status`` if it changed (a pending progress patch is folded into this
+        one); return whether a request was made."""
+        if self._deferred is not None:
+            self._deferred.cancel()
+            await asyncio.gather(self._deferred, return_exceptions=True)
+            self._deferred = None
+        return await self._send()
+
+    async def progress(self) -> None:
+        """Patch now, or once ``PROGRESS_INTERVAL`` has passed since the last patch."""
+        wait = self._last_patch + PROGRESS_INTERVAL - time.monotonic()
+        if wait <= 0 and self._deferred is None:
+            await self._send()
+        elif self._deferred is None:
+            self._deferred = asyncio.create_task(self._send_later(wait))
+
+    async def _send_later(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        try:
+            await self._send()
+        except GotkError as err:  # the final patch will try again and report it
+            log.info("cannot write progress: %s", err)
+        finally:
+            self._deferred = None
+
+    async def _send(self) -> bool:
+        async with self._lock:
+            # A snapshot: the reconcile may go on changing the status while this is sent.
+            snapshot = _copy(self._obj.get("status") or {})
+            diff = status_diff(self._written, snapshot)
+            if not diff:
+                return False
+            metadata = self._obj["metadata"]
+            await self._client.patch(
+                self._resource,
+                metadata["name"],
+                {"status": diff},
+                namespace=metadata.get("namespace"),
+                subresource="status",
+            )
+            self._written = snapshot
+            self._last_patch = time.monotonic()
+            return True
 
     def bind(self) -> contextvars.Token[StatusPatcher | None]:
         return _current.set(self)
@@ -86,7 +129,7 @@ async def patch_progress(obj: Obj) -> None:
     patcher = _current.get()
     if patcher is None or patcher.obj is not obj:
         raise GotkError("patch_progress called outside the reconcile of this object")
-    await patcher.patch()
+    await patcher.progress()
 
 
 def _copy(value: Obj) -> Obj:
