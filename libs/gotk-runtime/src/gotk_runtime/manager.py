@@ -55,7 +55,16 @@ class Manager:
         self.client = client
         self.metrics = ControllerMetrics()
         forwarder = EventForwarder(options.events_addr) if options.events_addr else None
-        self.events = EventRecorder(client, options.controller_name, forwarder=forwarder)
+        # Events go through a client of their own, as client-go's event broadcaster does:
+        # recording them never spends the reconcilers' API rate limit.
+        self._events_client = KubeClient(
+            client.config,
+            user_agent=options.controller_name,
+            rate_limiter=kube_api_limiter(options.kube_api_qps, options.kube_api_burst),
+        )
+        self.events = EventRecorder(
+            self._events_client, options.controller_name, forwarder=forwarder
+        )
         self.controllers: dict[str, Controller] = {}
         self.leader: LeaderElector | None = None
         self.metrics_server: EndpointServer | None = None
@@ -214,6 +223,7 @@ class Manager:
                 log.warning("could not release the leader lease in time; it will expire")
         await _cancel(informers)
         await self.events.close(drain=5.0 if graceful else 0.0)
+        await self._events_client.close()
         for server in (self.metrics_server, self.health_server):
             if server is not None:
                 await server.stop()
