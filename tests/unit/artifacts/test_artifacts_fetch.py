@@ -20,7 +20,7 @@ from gotk_artifacts.errors import (
 )
 from gotk_artifacts.extract import ExtractLimits
 from gotk_artifacts.fetch import download_artifact, fetch_artifact, redact_url
-from source_controller.artifact_server import ArtifactServer
+from source_controller.storage import ArtifactServer
 
 
 def publish(root: Path, tmp: Path, files: dict[str, bytes]) -> tuple[str, ArchiveResult]:

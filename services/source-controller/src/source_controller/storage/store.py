@@ -36,7 +36,7 @@ from gotk_artifacts.digest import verify_file
 from gotk_artifacts.errors import ArtifactError
 from gotk_runtime.errors import GotkError
 
-from source_controller.storage_gc import collect_garbage
+from source_controller.storage.gc import collect_garbage
 
 __all__ = [
     "GARBAGE_COLLECTION_FAILED_REASON",
@@ -270,7 +270,7 @@ class ArtifactStorage:
     async def garbage_collect(
         self, kind: str, namespace: str, name: str, *, current: str | None
     ) -> list[str]:
-        """Delete old artifacts of one object (see storage_gc); return the deleted paths.
+        """Delete old artifacts of one object (see storage.gc); return the deleted paths.
 
         `current` is the storage path (or file name) of the artifact in status.
         """
