@@ -26,6 +26,8 @@ from gotk_api.conditions import (
     FETCH_FAILED,
     INVALID_PROVIDER_CONFIGURATION_REASON,
     NEW_CHART_REASON,
+    NO_SOURCE_ARTIFACT_REASON,
+    SOURCE_UNAVAILABLE_REASON,
     SOURCE_VERIFIED,
     STORAGE_OPERATION_FAILED,
 )
@@ -72,8 +74,6 @@ from source_controller.storage import ArtifactStorage, StorageError
 
 __all__ = ["HelmChartReconciler", "source_revision_handler"]
 
-SOURCE_UNAVAILABLE_REASON: Final = "SourceUnavailable"
-NO_SOURCE_ARTIFACT_REASON: Final = "NoSourceArtifact"
 _NO_ARTIFACT_RETRY: Final = 5.0
 _HELM_TIMEOUT: Final = 300.0
 _SOURCE_KINDS: Final = {

@@ -8,7 +8,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from gotk_api.conditions import ILLEGAL_PATH_REASON, INCLUDE_UNAVAILABLE
+from gotk_api.conditions import (
+    ILLEGAL_PATH_REASON,
+    INCLUDE_UNAVAILABLE,
+    NO_ARTIFACT_REASON,
+    NOT_FOUND_REASON,
+)
 from gotk_api.objects import Obj
 from gotk_api.source_git import GitRepository
 from gotk_artifacts.errors import ArtifactError
@@ -17,8 +22,6 @@ from gotk_runtime import Conditions, GenericError, KubeClient, NotFound, Waiting
 
 from source_controller.storage import ArtifactStorage
 
-NOT_FOUND_REASON = "NotFound"
-NO_ARTIFACT_REASON = "NoArtifact"
 _INCLUDE_RETRY = 30.0
 
 

@@ -3,7 +3,6 @@
 from source_controller.git.auth import GitAuth, ProxyConfig, auth_from_secret, proxy_from_secret
 from source_controller.git.checkout import Commit, Signature, checkout, remote_head
 from source_controller.git.errors import (
-    EMPTY_GIT_REPOSITORY_REASON,
     AuthenticationFailed,
     CommitNotFound,
     CredentialsRejected,
@@ -25,7 +24,6 @@ from source_controller.git.url import GitURL, parse_git_url
 
 __all__ = [
     "DEFAULT_BRANCH",
-    "EMPTY_GIT_REPOSITORY_REASON",
     "AuthenticationFailed",
     "Commit",
     "CommitNotFound",
