@@ -21,8 +21,9 @@ from gotk_artifacts.extract import (
     extract_archive,
     extract_archive_async,
 )
-from gotk_artifacts.fetch import download_artifact, fetch_artifact, redact_url
+from gotk_artifacts.fetch import download_artifact, fetch_artifact
 from gotk_artifacts.ignore import IgnoreMatcher, source_ignore_matcher
+from gotk_artifacts.urls import redact_url
 
 __all__ = [
     "ArchiveBuildError",

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Final
 
 import aiohttp
-from yarl import URL
 
 from gotk_artifacts.atomic import AtomicWriter
 from gotk_artifacts.digest import Digest, parse_digest
@@ -29,12 +28,12 @@ from gotk_artifacts.errors import (
     DigestMismatch,
 )
 from gotk_artifacts.extract import ExtractLimits, SymlinkPolicy, extract_archive_async
+from gotk_artifacts.urls import redact_url
 
 __all__ = [
     "DEFAULT_RETRIES",
     "download_artifact",
     "fetch_artifact",
-    "redact_url",
 ]
 
 DEFAULT_RETRIES: Final = 9
@@ -43,17 +42,6 @@ _BATCH: Final = 1 << 20
 
 class _Transient(Exception):
     """An attempt failed in a way worth retrying."""
-
-
-def redact_url(url: str) -> str:
-    """The URL without user info, query or fragment, safe for messages and logs."""
-    try:
-        parsed = URL(url)
-    except (ValueError, TypeError):
-        return "<unparseable URL>"
-    if parsed.is_absolute():
-        parsed = parsed.with_user(None).with_password(None)
-    return str(parsed.with_query(None).with_fragment(None))
 
 
 async def fetch_artifact(

@@ -27,6 +27,7 @@ from gotk_api.conditions import (
 from gotk_api.objects import Obj
 from gotk_api.source_helm import HelmRepository
 from gotk_artifacts.errors import ArtifactError
+from gotk_artifacts.urls import redact_url
 from gotk_runtime import (
     Conditions,
     EventRecorder,
@@ -41,7 +42,7 @@ from gotk_runtime import (
 
 from source_controller import artifact_steps
 from source_controller.helm.auth import RepositoryAuth, repository_auth
-from source_controller.helm.download import Downloaded, download, redact_url
+from source_controller.helm.download import Downloaded, download
 from source_controller.helm.errors import HelmError, IndexTooLarge
 from source_controller.helm.index_process import compact_index_in_child
 from source_controller.helm.oci_repository import check_oci_repository
