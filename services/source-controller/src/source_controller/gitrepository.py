@@ -7,8 +7,6 @@ gotk_runtime error carrying a Flux reason; the runtime patches the status once a
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 from pathlib import Path
 from typing import ClassVar
 
@@ -29,6 +27,7 @@ from gotk_api.objects import Obj
 from gotk_api.source_git import GitRepository
 from gotk_artifacts.errors import ArtifactError
 from gotk_artifacts.ignore import source_ignore_matcher
+from gotk_artifacts.scratch import scratch_dir
 from gotk_runtime import (
     Conditions,
     EventRecorder,
@@ -103,16 +102,13 @@ class GitRepositoryReconciler(Reconciler):
         if head is not None and artifact_steps.mark_new_revision(obj, head.revision):
             await patch_progress(obj)
 
-        workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="gitrepository-"))
-        try:
+        async with scratch_dir("gitrepository-") as workdir:
             tree = workdir / "tree"
             commit = await self._checkout(repo, ref, auth, timeout, tree, obj)
             artifact_steps.mark_new_revision(obj, commit.revision)
             await self._verify(repo, obj, tree, commit, timeout)
             await copy_includes(self.storage, includes, tree)
             await self._store(repo, obj, tree, commit, includes)
-        finally:
-            await asyncio.to_thread(shutil.rmtree, workdir, True)
         return Result(
             message=f"stored artifact for revision '{commit.revision}'", revision=commit.revision
         )

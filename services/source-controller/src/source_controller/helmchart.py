@@ -11,8 +11,6 @@ with valuesFiles, `<version>+<12 hex of the source revision>[.<generation>]` for
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar, Final
@@ -37,6 +35,7 @@ from gotk_api.source_helm import HelmChart, HelmRepository
 from gotk_artifacts.errors import ArtifactError
 from gotk_artifacts.extract import UNLIMITED, extract_archive_async
 from gotk_artifacts.revision import new_artifact_revision
+from gotk_artifacts.scratch import scratch_dir
 from gotk_runtime import (
     Conditions,
     EventRecorder,
@@ -134,8 +133,7 @@ class HelmChartReconciler(Reconciler):
         if artifact:
             obj.setdefault("status", {})["observedSourceArtifactRevision"] = artifact["revision"]
 
-        workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="helmchart-"))
-        try:
+        async with scratch_dir("helmchart-") as workdir:
             try:
                 if kind == "HelmRepository":
                     if is_oci:
@@ -153,8 +151,6 @@ class HelmChartReconciler(Reconciler):
             conditions.delete(BUILD_FAILED)
             if build.path is not None:
                 await self._store(chart, obj, build)
-        finally:
-            await asyncio.to_thread(shutil.rmtree, workdir, True)
         reason = _reason_for(build)
         Conditions(obj).mark_true(ARTIFACT_IN_STORAGE, reason, build.summary())
         return Result(message=build.summary(), reason=reason, revision=build.version)

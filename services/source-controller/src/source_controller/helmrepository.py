@@ -9,8 +9,6 @@ process (see helm/index_compact) and stores the compact JSON as `index-<hex>.yam
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 from pathlib import Path
 from typing import ClassVar, Final
 from urllib.parse import urlsplit
@@ -27,6 +25,7 @@ from gotk_api.conditions import (
 from gotk_api.objects import Obj
 from gotk_api.source_helm import HelmRepository
 from gotk_artifacts.errors import ArtifactError
+from gotk_artifacts.scratch import scratch_dir
 from gotk_artifacts.urls import redact_url
 from gotk_runtime import (
     Conditions,
@@ -117,8 +116,7 @@ class HelmRepositoryReconciler(Reconciler):
         except (HelmError, GenericError) as err:
             raise artifact_steps.fetch_failed(obj, err) from None
 
-        workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="helmrepository-"))
-        try:
+        async with scratch_dir("helmrepository-") as workdir:
             raw = await self._fetch_index(repo, auth, workdir, obj)
             revision = f"sha256:{raw.sha256}"
             current = artifact_steps.current_artifact(obj)
@@ -134,8 +132,6 @@ class HelmRepositoryReconciler(Reconciler):
                 raise artifact_steps.fetch_failed(obj, err) from None
             Conditions(obj).delete(FETCH_FAILED)
             await self._store(repo, obj, compact, revision, raw.size)
-        finally:
-            await asyncio.to_thread(shutil.rmtree, workdir, True)
         return self._result(revision, interval)
 
     @staticmethod

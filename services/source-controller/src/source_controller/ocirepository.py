@@ -10,8 +10,6 @@ extracted and re-packed (honouring `spec.ignore`) or copied as-is into storage.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +32,7 @@ from gotk_api.source_oci import OCILayerSelector, OCIRepository
 from gotk_artifacts.errors import ArtifactError
 from gotk_artifacts.extract import ExtractLimits, extract_archive_async
 from gotk_artifacts.ignore import source_ignore_matcher
+from gotk_artifacts.scratch import scratch_dir
 from gotk_runtime import (
     Conditions,
     EventRecorder,
@@ -127,16 +126,13 @@ class OCIRepositoryReconciler(Reconciler):
                 return self._result(target)
             if artifact_steps.mark_new_revision(obj, target.revision):
                 await patch_progress(obj)
-            workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="ocirepository-"))
-            try:
+            async with scratch_dir("ocirepository-") as workdir:
                 manifest, blob = await self._remote(
                     obj, repo, self._pull(client, repo, target, workdir)
                 )
                 content = await self._unpack(repo, obj, blob, workdir)
                 Conditions(obj).delete(FETCH_FAILED)
                 await self._store(repo, obj, target, manifest, content)
-            finally:
-                await asyncio.to_thread(shutil.rmtree, workdir, True)
         return self._result(target)
 
     async def _remote(self, obj: Obj, repo: OCIRepository, operation: Awaitable[T]) -> T:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -27,6 +25,7 @@ from gotk_api.meta import parse_duration
 from gotk_api.objects import Obj
 from gotk_api.source_bucket import Bucket
 from gotk_artifacts.errors import ArtifactError
+from gotk_artifacts.scratch import scratch_dir
 from gotk_runtime import (
     Conditions,
     EventRecorder,
@@ -77,16 +76,13 @@ class BucketReconciler(Reconciler):
         self._refresh_url(obj)
         connection = await self._connection(bucket, obj)
 
-        workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="bucket-"))
-        try:
+        async with scratch_dir("bucket-") as workdir:
             tree = workdir / "tree"
             await asyncio.to_thread(tree.mkdir)
             fetched = await self._fetch(bucket, connection, obj, tree)
             revision = fetched.listing.index.digest()
             if fetched.downloaded:
                 await self._store(bucket, obj, tree, fetched.listing, revision)
-        finally:
-            await asyncio.to_thread(shutil.rmtree, workdir, True)
         obj["status"]["observedIgnore"] = bucket.spec.ignore
         _drop_none(obj["status"])
         return Result(message=f"stored artifact for revision '{revision}'", revision=revision)

@@ -12,9 +12,7 @@ import asyncio
 import contextlib
 import os
 import re
-import shutil
 import ssl
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -32,6 +30,7 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
     ReadTimeoutError,
     SSLError,
 )
+from gotk_artifacts.scratch import scratch_dir
 
 from source_controller.bucket.connection import BucketConnection
 from source_controller.bucket.errors import (
@@ -173,8 +172,7 @@ def _status(err: ClientError) -> int | None:
 @contextlib.asynccontextmanager
 async def open_bucket(connection: BucketConnection) -> AsyncIterator[S3Bucket]:
     """A client for `connection`; TLS material lives in a private temp dir until exit."""
-    workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="bucket-tls-"))
-    try:
+    async with scratch_dir("bucket-tls-") as workdir:
         verify, client_cert = await asyncio.to_thread(_write_tls, connection, workdir)
         config = AioConfig(
             signature_version=None if connection.credentials else UNSIGNED,
@@ -199,8 +197,6 @@ async def open_bucket(connection: BucketConnection) -> AsyncIterator[S3Bucket]:
             config=config,
         ) as client:
             yield S3Bucket(client, connection)
-    finally:
-        await asyncio.to_thread(shutil.rmtree, workdir, True)
 
 
 def _addressing_style(connection: BucketConnection) -> str:

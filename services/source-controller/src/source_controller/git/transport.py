@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import os
 import shlex
-import shutil
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from gotk_artifacts.scratch import scratch_dir
 
 from source_controller.git.auth import GitAuth
 from source_controller.git.errors import AuthenticationFailed
@@ -144,11 +144,8 @@ def _prepare(url: GitURL, auth: GitAuth, workdir: Path) -> dict[str, str]:
 async def git_transport(url: GitURL, auth: GitAuth | None) -> AsyncIterator[GitTransport]:
     """Create the private temp dir and env for `url`; remove the dir on exit, always."""
     auth = auth or GitAuth()
-    workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="gotk-git-"))
-    try:
+    async with scratch_dir("gotk-git-") as workdir:
         env = await asyncio.to_thread(_prepare, url, auth, workdir)
         redact = (*auth.secrets(), *((url.password,) if url.password else ()))
         has_credentials = bool(auth.authorization_header() or auth.identity or auth.client_cert)
         yield GitTransport(url, env, workdir, redact, has_credentials)
-    finally:
-        await asyncio.to_thread(shutil.rmtree, workdir, True)
