@@ -41,6 +41,7 @@ from gotk_runtime import (
 )
 
 from source_controller import artifact_steps
+from source_controller.credentials import GIT_PROXY_SCHEMES, proxy_from_secret, read_secret
 from source_controller.git import (
     Commit,
     GitAuth,
@@ -50,12 +51,10 @@ from source_controller.git import (
     auth_from_secret,
     checkout,
     parse_git_url,
-    proxy_from_secret,
     remote_head,
 )
 from source_controller.git.verify import VerificationError, VerificationMode, verify_commit
 from source_controller.include import ResolvedInclude, copy_includes, resolve_includes
-from source_controller.secrets import read_secret
 from source_controller.storage import ArtifactStorage, StorageError
 
 
@@ -129,13 +128,15 @@ class GitRepositoryReconciler(Reconciler):
             url = parse_git_url(repo.spec.url)
             proxy = None
             if repo.spec.proxy_secret_ref is not None:
+                name = repo.spec.proxy_secret_ref.name
                 proxy_data = await read_secret(
-                    self.client,
-                    repo.namespace,
-                    repo.spec.proxy_secret_ref.name,
-                    field="spec.proxySecretRef",
+                    self.client, repo.namespace, name, field="spec.proxySecretRef"
                 )
-                proxy = proxy_from_secret(proxy_data)
+                proxy = proxy_from_secret(
+                    proxy_data,
+                    source=f"secret '{repo.namespace}/{name}' (spec.proxySecretRef)",
+                    schemes=GIT_PROXY_SCHEMES,
+                )
             data = None
             if repo.spec.secret_ref is not None:
                 data = await read_secret(

@@ -14,7 +14,6 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, TypeVar
-from urllib.parse import urlsplit
 
 from gotk_api.conditions import (
     ARTIFACT_IN_STORAGE,
@@ -47,6 +46,14 @@ from gotk_runtime import (
 )
 
 from source_controller import artifact_steps
+from source_controller.credentials import (
+    ProxyConfig,
+    SecretData,
+    TLSMaterial,
+    proxy_from_secret,
+    read_secret,
+    tls_from_secret,
+)
 from source_controller.oci import (
     ClientOptions,
     Descriptor,
@@ -54,7 +61,6 @@ from source_controller.oci import (
     Manifest,
     OCIClient,
     OCIError,
-    ProxySettings,
     RegistryAuthenticationFailed,
     RegistryCredentials,
     RegistryUnreachable,
@@ -66,7 +72,6 @@ from source_controller.oci import (
 )
 from source_controller.oci.reference import parse_reference_digest
 from source_controller.oci.tags import validate_semver
-from source_controller.secrets import SecretData, read_secret
 from source_controller.storage import ArtifactStorage, StorageError, StoredArtifact
 
 T = TypeVar("T")
@@ -203,31 +208,24 @@ class OCIRepositoryReconciler(Reconciler):
 
     async def _options(self, repo: OCIRepository, timeout: float) -> ClientOptions:
         namespace, spec = repo.namespace, repo.spec
-        ca = cert = key = b""
+        tls = TLSMaterial()
         if spec.cert_secret_ref is not None:
-            data = await read_secret(
-                self.client, namespace, spec.cert_secret_ref.name, field="spec.certSecretRef"
-            )
-            ca, cert, key = (
-                data.get("ca.crt", b""),
-                data.get("tls.crt", b""),
-                data.get("tls.key", b""),
-            )
-            if not (ca or cert):
-                raise RegistryAuthenticationFailed(
-                    f"secret '{namespace}/{spec.cert_secret_ref.name}' (spec.certSecretRef) "
-                    "has none of 'ca.crt', 'tls.crt'"
-                )
-        proxy = None
+            name = spec.cert_secret_ref.name
+            data = await read_secret(self.client, namespace, name, field="spec.certSecretRef")
+            source = f"secret '{namespace}/{name}' (spec.certSecretRef)"
+            tls = tls_from_secret(data, source=source, required=True)
+        proxy: ProxyConfig | None = None
         if spec.proxy_secret_ref is not None:
             name = spec.proxy_secret_ref.name
             data = await read_secret(self.client, namespace, name, field="spec.proxySecretRef")
-            proxy = _proxy_settings(data, f"secret '{namespace}/{name}' (spec.proxySecretRef)")
+            proxy = proxy_from_secret(
+                data, source=f"secret '{namespace}/{name}' (spec.proxySecretRef)"
+            )
         return ClientOptions(
             insecure=bool(spec.insecure),
-            ca_cert=ca,
-            client_cert=cert,
-            client_key=key,
+            ca_cert=tls.ca,
+            client_cert=tls.cert,
+            client_key=tls.key,
             proxy=proxy,
             timeout=timeout,
         )
@@ -357,18 +355,3 @@ def _selector_json(selector: OCILayerSelector | None) -> Obj | None:
     if selector is None:
         return None
     return selector.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
-def _proxy_settings(data: SecretData, source: str) -> ProxySettings:
-    try:
-        address = data.get("address", b"").decode().strip()
-        username = data.get("username", b"").decode().strip("\r\n")
-        password = data.get("password", b"").decode().strip("\r\n")
-    except UnicodeDecodeError:
-        raise RegistryAuthenticationFailed(f"{source}: a value is not UTF-8 text") from None
-    parts = urlsplit(address)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise RegistryAuthenticationFailed(
-            f"{source}: 'address' must be an http(s) URL such as http://proxy:3128"
-        )
-    return ProxySettings(address, username, password)

@@ -41,7 +41,7 @@ from source_controller import artifact_steps
 from source_controller.bucket.connection import BucketConnection, check_supported, connection_for
 from source_controller.bucket.errors import BucketError
 from source_controller.bucket.fetch import IgnoreFile, Listing, download_index, list_bucket
-from source_controller.secrets import read_secret
+from source_controller.credentials import read_secret
 from source_controller.storage import ArtifactStorage, StorageError
 
 __all__ = ["BucketReconciler"]
@@ -112,9 +112,9 @@ class BucketReconciler(Reconciler):
                 data = await read_secret(self.client, namespace, name, field="spec.certSecretRef")
                 cert_secret = (name, data)
             if spec.proxy_secret_ref is not None:
-                proxy_secret = await read_secret(
-                    self.client, namespace, spec.proxy_secret_ref.name, field="spec.proxySecretRef"
-                )
+                name = spec.proxy_secret_ref.name
+                data = await read_secret(self.client, namespace, name, field="spec.proxySecretRef")
+                proxy_secret = (name, data)
             return connection_for(
                 bucket,
                 timeout=parse_duration(spec.timeout),

@@ -41,6 +41,7 @@ from source_controller.bucket.errors import (
     BucketUnreachable,
 )
 from source_controller.bucket.index import normalize_etag
+from source_controller.credentials import write_private
 
 __all__ = ["MAX_CONNECTIONS", "S3Bucket", "open_bucket"]
 
@@ -225,17 +226,11 @@ def _write_tls(
         bundle = workdir / "ca-bundle.pem"
         system = ssl.get_default_verify_paths().cafile
         parts = [Path(system).read_bytes()] if system and os.path.isfile(system) else []
-        _write_private(bundle, b"\n".join([*parts, tls.ca]))
+        write_private(bundle, b"\n".join([*parts, tls.ca]))
         verify = str(bundle)
     client_cert = None
     if tls.cert:
-        _write_private(workdir / "tls.crt", tls.cert)
-        _write_private(workdir / "tls.key", tls.key)
+        write_private(workdir / "tls.crt", tls.cert)
+        write_private(workdir / "tls.key", tls.key)
         client_cert = (str(workdir / "tls.crt"), str(workdir / "tls.key"))
     return verify, client_cert
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from gotk_artifacts.scratch import scratch_dir
 
+from source_controller.credentials import write_private
 from source_controller.git.auth import GitAuth
 from source_controller.git.errors import AuthenticationFailed
 from source_controller.git.url import GitURL
@@ -40,9 +41,8 @@ class GitTransport:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data if data.endswith(b"\n") else data + b"\n")
+    # ssh refuses a key or known_hosts file whose last line is not terminated.
+    write_private(path, data if data.endswith(b"\n") else data + b"\n")
 
 
 def _unencrypted_identity(identity: bytes, passphrase: str) -> bytes:

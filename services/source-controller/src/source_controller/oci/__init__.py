@@ -38,7 +38,7 @@ from source_controller.oci.manifest import (
 )
 from source_controller.oci.reference import Repository, parse_oci_url, validate_tag
 from source_controller.oci.tags import select_semver_tag
-from source_controller.oci.transport import ClientOptions, ProxySettings
+from source_controller.oci.transport import ClientOptions
 
 __all__ = [
     "DOCKER_MANIFEST",
@@ -63,7 +63,6 @@ __all__ = [
     "NoMatchingTag",
     "OCIClient",
     "OCIError",
-    "ProxySettings",
     "PullFailed",
     "RegistryAuthenticationFailed",
     "RegistryCredentials",

@@ -52,7 +52,7 @@ from source_controller.oci.manifest import (
     parse_manifest_document,
 )
 from source_controller.oci.reference import Repository, is_digest, parse_reference_digest
-from source_controller.oci.transport import ClientOptions, new_session
+from source_controller.oci.transport import ClientOptions, new_session, proxy_auth, proxy_url
 
 __all__ = ["OCIClient", "Resolved"]
 
@@ -332,8 +332,8 @@ class OCIClient:
                     url,
                     headers=sent,
                     allow_redirects=False,
-                    proxy=proxy.url if proxy else None,
-                    proxy_auth=proxy.auth() if proxy else None,
+                    proxy=proxy_url(proxy),
+                    proxy_auth=proxy_auth(proxy),
                 )
             except (TimeoutError, aiohttp.ClientError) as exc:
                 raise RegistryUnreachable(
@@ -393,8 +393,8 @@ class OCIClient:
         proxy = self.options.proxy
         creds = self.credentials
         request: dict[str, object] = {
-            "proxy": proxy.url if proxy else None,
-            "proxy_auth": proxy.auth() if proxy else None,
+            "proxy": proxy_url(proxy),
+            "proxy_auth": proxy_auth(proxy),
         }
         try:
             if creds.identity_token:
