@@ -20,7 +20,7 @@ from source_controller.oci import (
 )
 from source_controller.oci.auth import parse_challenge
 from source_controller.oci.manifest import Index, Manifest, parse_manifest_document
-from source_controller.ocirepository import select_layer
+from source_controller.reconcilers.ocirepository import select_layer
 
 DIGEST = "sha256:" + "a" * 64
 

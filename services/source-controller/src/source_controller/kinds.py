@@ -7,12 +7,15 @@ from gotk_api.source_git import GitRepository
 from gotk_api.source_helm import HelmRepository
 from gotk_runtime import EventRecorder, KubeClient, Manager, Reconciler
 
-from source_controller.bucket import BucketReconciler
-from source_controller.gitrepository import GitRepositoryReconciler
-from source_controller.helmchart import HelmChartReconciler, source_revision_handler
-from source_controller.helmrepository import HelmRepositoryReconciler
-from source_controller.ocirepository import OCIRepositoryReconciler
 from source_controller.options import HelmLimits
+from source_controller.reconcilers import (
+    BucketReconciler,
+    GitRepositoryReconciler,
+    HelmChartReconciler,
+    HelmRepositoryReconciler,
+    OCIRepositoryReconciler,
+)
+from source_controller.reconcilers.helmchart import source_revision_handler
 from source_controller.storage import ArtifactStorage
 
 CHART_SOURCES = (HelmRepository, GitRepository, Bucket)

@@ -39,13 +39,13 @@ from gotk_runtime import (
     patch_progress,
 )
 
-from source_controller import artifact_steps
 from source_controller.credentials import read_secret
 from source_controller.helm.auth import RepositoryAuth, repository_auth
 from source_controller.helm.download import Downloaded, download
 from source_controller.helm.errors import HelmError, IndexTooLarge
 from source_controller.helm.index_process import compact_index_in_child
 from source_controller.helm.oci_repository import check_oci_repository
+from source_controller.reconcilers import artifact_steps
 from source_controller.storage import ArtifactStorage, StorageError
 
 __all__ = ["DEFAULT_HELM_INDEX_MAX_SIZE", "HelmRepositoryReconciler", "helm_repository_auth"]

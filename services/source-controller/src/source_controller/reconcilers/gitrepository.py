@@ -40,7 +40,6 @@ from gotk_runtime import (
     patch_progress,
 )
 
-from source_controller import artifact_steps
 from source_controller.credentials import GIT_PROXY_SCHEMES, proxy_from_secret, read_secret
 from source_controller.git import (
     Commit,
@@ -54,7 +53,12 @@ from source_controller.git import (
     remote_head,
 )
 from source_controller.git.verify import VerificationError, VerificationMode, verify_commit
-from source_controller.include import ResolvedInclude, copy_includes, resolve_includes
+from source_controller.reconcilers import artifact_steps
+from source_controller.reconcilers.gitrepository_include import (
+    ResolvedInclude,
+    copy_includes,
+    resolve_includes,
+)
 from source_controller.storage import ArtifactStorage, StorageError
 
 

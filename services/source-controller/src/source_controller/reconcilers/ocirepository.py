@@ -45,7 +45,6 @@ from gotk_runtime import (
     patch_progress,
 )
 
-from source_controller import artifact_steps
 from source_controller.credentials import (
     ProxyConfig,
     SecretData,
@@ -72,6 +71,7 @@ from source_controller.oci import (
 )
 from source_controller.oci.reference import parse_reference_digest
 from source_controller.oci.tags import validate_semver
+from source_controller.reconcilers import artifact_steps
 from source_controller.storage import ArtifactStorage, StorageError, StoredArtifact
 
 T = TypeVar("T")

@@ -37,11 +37,11 @@ from gotk_runtime import (
     patch_progress,
 )
 
-from source_controller import artifact_steps
 from source_controller.bucket.connection import BucketConnection, check_supported, connection_for
 from source_controller.bucket.errors import BucketError
 from source_controller.bucket.fetch import IgnoreFile, Listing, download_index, list_bucket
 from source_controller.credentials import read_secret
+from source_controller.reconcilers import artifact_steps
 from source_controller.storage import ArtifactStorage, StorageError
 
 __all__ = ["BucketReconciler"]

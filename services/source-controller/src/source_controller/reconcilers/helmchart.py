@@ -51,7 +51,6 @@ from gotk_runtime import (
 )
 from gotk_runtime.informer import EventHandler, EventType
 
-from source_controller import artifact_steps
 from source_controller.helm.chart_archive import DEFAULT_MAX_CHART_FILE_SIZE, DEFAULT_MAX_CHART_SIZE
 from source_controller.helm.chart_build import (
     BuildOptions,
@@ -68,7 +67,8 @@ from source_controller.helm.index_lookup import find_chart_versions, select_char
 from source_controller.helm.oci_chart import OCIChartSource
 from source_controller.helm.package import HelmPackager, chart_dir_in_source
 from source_controller.helm.urls import resolve_chart_url
-from source_controller.helmrepository import helm_repository_auth
+from source_controller.reconcilers import artifact_steps
+from source_controller.reconcilers.helmrepository import helm_repository_auth
 from source_controller.storage import ArtifactStorage, StorageError
 
 __all__ = ["HelmChartReconciler", "source_revision_handler"]
