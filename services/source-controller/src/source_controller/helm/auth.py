@@ -7,14 +7,24 @@ The repr names which parts are set, never their values.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from source_controller.credentials import SecretData, TLSMaterial, ssl_context, tls_from_secret
+from gotk_api.source_helm import HelmRepository
+from gotk_runtime import KubeClient
+
+from source_controller.credentials import (
+    SecretData,
+    TLSMaterial,
+    read_secret,
+    ssl_context,
+    tls_from_secret,
+)
 from source_controller.helm.errors import RepositoryAuthFailed
 
-__all__ = ["RepositoryAuth", "repository_auth", "same_origin"]
+__all__ = ["RepositoryAuth", "repository_auth", "repository_auth_for", "same_origin"]
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -89,3 +99,20 @@ def repository_auth(
         tls = tls_from_secret(secret, source=f"{field} data", legacy=True)
     context = ssl_context(tls, source=field) if tls else None
     return RepositoryAuth(username, password, context, pass_credentials)
+
+
+async def repository_auth_for(client: KubeClient, repo: HelmRepository) -> RepositoryAuth:
+    """The credentials `repo`'s secretRef and certSecretRef hold (a HelmRepository's own,
+    or the one a HelmChart pulls from)."""
+    secret = cert_secret = None
+    if repo.spec.secret_ref is not None:
+        secret = await read_secret(
+            client, repo.namespace, repo.spec.secret_ref.name, field="spec.secretRef"
+        )
+    if repo.spec.cert_secret_ref is not None:
+        cert_secret = await read_secret(
+            client, repo.namespace, repo.spec.cert_secret_ref.name, field="spec.certSecretRef"
+        )
+    return await asyncio.to_thread(
+        repository_auth, secret, cert_secret, pass_credentials=bool(repo.spec.pass_credentials)
+    )

@@ -35,6 +35,7 @@ from source_controller.oci.manifest import (
     Descriptor,
     Index,
     Manifest,
+    select_layer,
 )
 from source_controller.oci.reference import Repository, parse_oci_url, validate_tag
 from source_controller.oci.tags import select_semver_tag
@@ -72,6 +73,7 @@ __all__ = [
     "UnsupportedManifest",
     "credentials_from_dockerconfig",
     "parse_oci_url",
+    "select_layer",
     "select_semver_tag",
     "validate_tag",
 ]

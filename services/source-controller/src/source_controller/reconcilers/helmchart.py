@@ -11,7 +11,6 @@ with valuesFiles, `<version>+<12 hex of the source revision>[.<generation>]` for
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import ClassVar, Final
 
@@ -34,7 +33,6 @@ from gotk_api.objects import Obj
 from gotk_api.source_helm import HelmChart, HelmRepository
 from gotk_artifacts.errors import ArtifactError
 from gotk_artifacts.extract import UNLIMITED, extract_archive_async
-from gotk_artifacts.revision import new_artifact_revision
 from gotk_artifacts.scratch import scratch_dir
 from gotk_runtime import (
     Conditions,
@@ -49,8 +47,8 @@ from gotk_runtime import (
     Waiting,
     patch_progress,
 )
-from gotk_runtime.informer import EventHandler, EventType
 
+from source_controller.helm.auth import repository_auth_for
 from source_controller.helm.chart_archive import DEFAULT_MAX_CHART_FILE_SIZE, DEFAULT_MAX_CHART_SIZE
 from source_controller.helm.chart_build import (
     BuildOptions,
@@ -68,10 +66,9 @@ from source_controller.helm.oci_chart import OCIChartSource
 from source_controller.helm.package import HelmPackager, chart_dir_in_source
 from source_controller.helm.urls import resolve_chart_url
 from source_controller.reconcilers import artifact_steps
-from source_controller.reconcilers.helmrepository import helm_repository_auth
 from source_controller.storage import ArtifactStorage, StorageError
 
-__all__ = ["HelmChartReconciler", "source_revision_handler"]
+__all__ = ["HelmChartReconciler"]
 
 _NO_ARTIFACT_RETRY: Final = 5.0
 _HELM_TIMEOUT: Final = 300.0
@@ -221,7 +218,7 @@ class HelmChartReconciler(Reconciler):
         if not entry.urls:
             raise ChartPullError(f"chart '{entry.name}' version '{entry.version}' has no URLs")
         url = resolve_chart_url(repo.spec.url, entry.urls[0])
-        auth = await helm_repository_auth(self.client, repo)
+        auth = await repository_auth_for(self.client, repo)
         downloaded = await download(
             url,
             workdir / "download.tgz",
@@ -351,23 +348,3 @@ def _generation(obj: Obj) -> int:
 def _revision_hash(revision: str) -> str:
     """The hex of a Git (`main@sha1:<hex>`) or Bucket (`sha256:<hex>`) revision."""
     return revision.rpartition(":")[2]
-
-
-def source_revision_handler(
-    kind: str, charts: Callable[[], Iterable[Obj]], enqueue: Callable[[str], None]
-) -> EventHandler:
-    """An informer handler for source `kind`: when a source gets a new artifact revision,
-    enqueue the HelmCharts in its namespace that reference it (Flux watches sources the same
-    way, which is also how a Stalled chart retries once its source changes)."""
-
-    def handle(event: EventType, obj: Obj, old: Obj | None) -> None:
-        if new_artifact_revision(event, obj, old) is None:
-            return
-        namespace, name = obj["metadata"].get("namespace"), obj["metadata"]["name"]
-        for chart in charts():
-            meta, ref = chart["metadata"], (chart.get("spec") or {}).get("sourceRef") or {}
-            wanted = (meta.get("namespace"), ref.get("kind"), ref.get("name"))
-            if wanted == (namespace, kind, name):
-                enqueue(f"{namespace}/{meta['name']}")
-
-    return handle

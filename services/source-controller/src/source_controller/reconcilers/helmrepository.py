@@ -8,7 +8,6 @@ process (see helm/index_compact) and stores the compact JSON as `index-<hex>.yam
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import ClassVar, Final
 from urllib.parse import urlsplit
@@ -39,42 +38,20 @@ from gotk_runtime import (
     patch_progress,
 )
 
-from source_controller.credentials import read_secret
-from source_controller.helm.auth import RepositoryAuth, repository_auth
+from source_controller.helm.auth import RepositoryAuth, repository_auth_for
 from source_controller.helm.download import Downloaded, download
 from source_controller.helm.errors import HelmError, IndexTooLarge
 from source_controller.helm.index_process import compact_index_in_child
 from source_controller.helm.oci_repository import check_oci_repository
+from source_controller.helm.urls import index_url
 from source_controller.reconcilers import artifact_steps
 from source_controller.storage import ArtifactStorage, StorageError
 
-__all__ = ["DEFAULT_HELM_INDEX_MAX_SIZE", "HelmRepositoryReconciler", "helm_repository_auth"]
+__all__ = ["DEFAULT_HELM_INDEX_MAX_SIZE", "HelmRepositoryReconciler"]
 
 DEFAULT_HELM_INDEX_MAX_SIZE: Final = 50 << 20  # --helm-index-max-size
 INDEX_LINK: Final = "index.yaml"
 _COMPACT_TIMEOUT: Final = 120.0
-
-
-async def helm_repository_auth(client: KubeClient, repo: HelmRepository) -> RepositoryAuth:
-    """The credentials `repo`'s secretRef and certSecretRef hold (shared with HelmChart)."""
-    secret = cert_secret = None
-    if repo.spec.secret_ref is not None:
-        secret = await read_secret(
-            client, repo.namespace, repo.spec.secret_ref.name, field="spec.secretRef"
-        )
-    if repo.spec.cert_secret_ref is not None:
-        cert_secret = await read_secret(
-            client, repo.namespace, repo.spec.cert_secret_ref.name, field="spec.certSecretRef"
-        )
-    return await asyncio.to_thread(
-        repository_auth, secret, cert_secret, pass_credentials=bool(repo.spec.pass_credentials)
-    )
-
-
-def index_url(repository_url: str) -> str:
-    parts = urlsplit(repository_url)
-    path = parts.path.rstrip("/") + "/index.yaml"
-    return parts._replace(path=path).geturl()
 
 
 class HelmRepositoryReconciler(Reconciler):
@@ -112,7 +89,7 @@ class HelmRepositoryReconciler(Reconciler):
             Conditions(obj).mark_true(FETCH_FAILED, URL_INVALID_REASON, message)
             raise Stalling(message, reason=URL_INVALID_REASON)
         try:
-            auth = await helm_repository_auth(self.client, repo)
+            auth = await repository_auth_for(self.client, repo)
         except (HelmError, GenericError) as err:
             raise artifact_steps.fetch_failed(obj, err) from None
 

@@ -55,7 +55,6 @@ from source_controller.credentials import (
 )
 from source_controller.oci import (
     ClientOptions,
-    Descriptor,
     LayerOperationFailed,
     Manifest,
     OCIClient,
@@ -66,6 +65,7 @@ from source_controller.oci import (
     Repository,
     credentials_from_dockerconfig,
     parse_oci_url,
+    select_layer,
     select_semver_tag,
     validate_tag,
 )
@@ -259,7 +259,9 @@ class OCIRepositoryReconciler(Reconciler):
         self, client: OCIClient, repo: OCIRepository, target: _Target, workdir: Path
     ) -> tuple[Manifest, Path]:
         resolved = await client.resolve(target.pull_ref)
-        layer = select_layer(resolved.manifest, repo.spec.layer_selector, repo.spec.url)
+        selector = repo.spec.layer_selector
+        media_type = selector.media_type if selector is not None else None
+        layer = select_layer(resolved.manifest, media_type, repo.spec.url)
         blob = workdir / "layer.blob"
         await client.fetch_blob(layer, blob)
         return resolved.manifest, blob
@@ -328,23 +330,6 @@ class OCIRepositoryReconciler(Reconciler):
     async def finalize(self, obj: Obj) -> None:
         meta = obj["metadata"]
         await self.storage.remove_all(self.kind, meta["namespace"], meta["name"])
-
-
-def select_layer(manifest: Manifest, selector: OCILayerSelector | None, url: str) -> Descriptor:
-    """The layer `spec.layerSelector.mediaType` names, or the first one."""
-    if not manifest.layers:
-        raise LayerOperationFailed(f"artifact {manifest.digest} of '{url}' has no layers")
-    media_type = selector.media_type if selector is not None else None
-    if not media_type:
-        return manifest.layers[0]
-    for layer in manifest.layers:
-        if layer.media_type == media_type:
-            return layer
-    found = ", ".join(sorted({layer.media_type for layer in manifest.layers}))
-    raise LayerOperationFailed(
-        f"no layer with media type '{media_type}' (spec.layerSelector.mediaType) in artifact "
-        f"{manifest.digest} of '{url}'; its layers are: {found}"
-    )
 
 
 def _copies(repo: OCIRepository) -> bool:
