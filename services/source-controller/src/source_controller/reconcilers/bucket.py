@@ -32,7 +32,6 @@ from gotk_runtime import (
     GenericError,
     KubeClient,
     ReadySummary,
-    Reconciler,
     Result,
     patch_progress,
 )
@@ -42,6 +41,7 @@ from source_controller.bucket.errors import BucketError
 from source_controller.bucket.fetch import IgnoreFile, Listing, download_index, list_bucket
 from source_controller.credentials import read_secret
 from source_controller.reconcilers import artifact_steps
+from source_controller.reconcilers.steps import SourceReconciler
 from source_controller.storage import ArtifactStorage, StorageError
 
 __all__ = ["BucketReconciler"]
@@ -51,7 +51,7 @@ _LATEST = "latest.tar.gz"
 _KIND = "Bucket"
 
 
-class BucketReconciler(Reconciler):
+class BucketReconciler(SourceReconciler):
     api_version: ClassVar[str] = Bucket.api_version_string()
     kind: ClassVar[str] = _KIND
     ready_summary: ClassVar[ReadySummary] = ReadySummary(
@@ -60,9 +60,7 @@ class BucketReconciler(Reconciler):
     )
 
     def __init__(self, client: KubeClient, storage: ArtifactStorage, events: EventRecorder) -> None:
-        self.client = client
-        self.storage = storage
-        self.events = events
+        super().__init__(client, storage, events)
         # `.sourceignore` per object and bucket, so an unchanged one is not read again.
         self._ignore_files: dict[tuple[str, ...], IgnoreFile] = {}
 
@@ -196,7 +194,7 @@ class BucketReconciler(Reconciler):
         meta = obj["metadata"]
         for key in [k for k in self._ignore_files if k[:2] == (meta["namespace"], meta["name"])]:
             del self._ignore_files[key]
-        await self.storage.remove_all(_KIND, meta["namespace"], meta["name"])
+        await super().finalize(obj)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,11 +30,8 @@ from gotk_artifacts.ignore import source_ignore_matcher
 from gotk_artifacts.scratch import scratch_dir
 from gotk_runtime import (
     Conditions,
-    EventRecorder,
     GenericError,
-    KubeClient,
     ReadySummary,
-    Reconciler,
     Result,
     Stalling,
     patch_progress,
@@ -59,10 +56,11 @@ from source_controller.reconcilers.gitrepository_include import (
     copy_includes,
     resolve_includes,
 )
-from source_controller.storage import ArtifactStorage, StorageError
+from source_controller.reconcilers.steps import SourceReconciler
+from source_controller.storage import StorageError
 
 
-class GitRepositoryReconciler(Reconciler):
+class GitRepositoryReconciler(SourceReconciler):
     api_version: ClassVar[str] = GitRepository.api_version_string()
     kind: ClassVar[str] = "GitRepository"
     ready_summary: ClassVar[ReadySummary] = ReadySummary(
@@ -81,11 +79,6 @@ class GitRepositoryReconciler(Reconciler):
             ARTIFACT_OUTDATED,
         ),
     )
-
-    def __init__(self, client: KubeClient, storage: ArtifactStorage, events: EventRecorder) -> None:
-        self.client = client
-        self.storage = storage
-        self.events = events
 
     async def reconcile(self, obj: Obj) -> Result:
         repo = GitRepository.model_validate(obj)
@@ -263,10 +256,6 @@ class GitRepositoryReconciler(Reconciler):
                 revision=commit.revision,
                 metadata={"revision": commit.revision, "digest": stored.digest},
             )
-
-    async def finalize(self, obj: Obj) -> None:
-        meta = obj["metadata"]
-        await self.storage.remove_all("GitRepository", meta["namespace"], meta["name"])
 
 
 def _forget_verification(obj: Obj) -> None:

@@ -41,7 +41,6 @@ from gotk_runtime import (
     KubeClient,
     NotFound,
     ReadySummary,
-    Reconciler,
     Result,
     Stalling,
     Waiting,
@@ -66,6 +65,7 @@ from source_controller.helm.oci_chart import OCIChartSource
 from source_controller.helm.package import HelmPackager, chart_dir_in_source
 from source_controller.helm.urls import resolve_chart_url
 from source_controller.reconcilers import artifact_steps
+from source_controller.reconcilers.steps import SourceReconciler
 from source_controller.storage import ArtifactStorage, StorageError
 
 __all__ = ["HelmChartReconciler"]
@@ -79,7 +79,7 @@ _SOURCE_KINDS: Final = {
 }
 
 
-class HelmChartReconciler(Reconciler):
+class HelmChartReconciler(SourceReconciler):
     api_version: ClassVar[str] = HelmChart.api_version_string()
     kind: ClassVar[str] = "HelmChart"
     ready_summary: ClassVar[ReadySummary] = ReadySummary(
@@ -103,9 +103,7 @@ class HelmChartReconciler(Reconciler):
         chart_max_size: int = DEFAULT_MAX_CHART_SIZE,
         chart_file_max_size: int = DEFAULT_MAX_CHART_FILE_SIZE,
     ) -> None:
-        self.client = client
-        self.storage = storage
-        self.events = events
+        super().__init__(client, storage, events)
         self.chart_max_size = chart_max_size
         self.chart_file_max_size = chart_file_max_size
 
@@ -331,10 +329,6 @@ class HelmChartReconciler(Reconciler):
             conditions.delete(BUILD_FAILED)
             conditions.mark_true(FETCH_FAILED, err.reason, str(err))
         return err
-
-    async def finalize(self, obj: Obj) -> None:
-        meta = obj["metadata"]
-        await self.storage.remove_all(self.kind, meta["namespace"], meta["name"])
 
 
 def _reason_for(build: ChartBuild) -> str:

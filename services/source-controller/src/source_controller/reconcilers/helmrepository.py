@@ -32,7 +32,6 @@ from gotk_runtime import (
     GenericError,
     KubeClient,
     ReadySummary,
-    Reconciler,
     Result,
     Stalling,
     patch_progress,
@@ -45,6 +44,7 @@ from source_controller.helm.index_process import compact_index_in_child
 from source_controller.helm.oci_repository import check_oci_repository
 from source_controller.helm.urls import index_url
 from source_controller.reconcilers import artifact_steps
+from source_controller.reconcilers.steps import SourceReconciler
 from source_controller.storage import ArtifactStorage, StorageError
 
 __all__ = ["DEFAULT_HELM_INDEX_MAX_SIZE", "HelmRepositoryReconciler"]
@@ -54,7 +54,7 @@ INDEX_LINK: Final = "index.yaml"
 _COMPACT_TIMEOUT: Final = 120.0
 
 
-class HelmRepositoryReconciler(Reconciler):
+class HelmRepositoryReconciler(SourceReconciler):
     api_version: ClassVar[str] = HelmRepository.api_version_string()
     kind: ClassVar[str] = "HelmRepository"
     ready_summary: ClassVar[ReadySummary] = ReadySummary(
@@ -70,9 +70,7 @@ class HelmRepositoryReconciler(Reconciler):
         *,
         index_max_size: int = DEFAULT_HELM_INDEX_MAX_SIZE,
     ) -> None:
-        self.client = client
-        self.storage = storage
-        self.events = events
+        super().__init__(client, storage, events)
         self.index_max_size = index_max_size
 
     async def reconcile(self, obj: Obj) -> Result:
@@ -179,7 +177,3 @@ class HelmRepositoryReconciler(Reconciler):
             raise artifact_steps.fetch_failed(obj, err) from None
         conditions.delete(FETCH_FAILED)
         return Result(message="Helm repository is ready", requeue_after=interval)
-
-    async def finalize(self, obj: Obj) -> None:
-        meta = obj["metadata"]
-        await self.storage.remove_all(self.kind, meta["namespace"], meta["name"])

@@ -34,12 +34,9 @@ from gotk_artifacts.ignore import source_ignore_matcher
 from gotk_artifacts.scratch import scratch_dir
 from gotk_runtime import (
     Conditions,
-    EventRecorder,
     GenericError,
-    KubeClient,
     NotFound,
     ReadySummary,
-    Reconciler,
     Result,
     Stalling,
     patch_progress,
@@ -72,7 +69,8 @@ from source_controller.oci import (
 from source_controller.oci.reference import parse_reference_digest
 from source_controller.oci.tags import validate_semver
 from source_controller.reconcilers import artifact_steps
-from source_controller.storage import ArtifactStorage, StorageError, StoredArtifact
+from source_controller.reconcilers.steps import SourceReconciler
+from source_controller.storage import StorageError, StoredArtifact
 
 T = TypeVar("T")
 # Flux untars OCI layers without a size cap; the entry cap still bounds a hostile layer.
@@ -91,7 +89,7 @@ class _Target:
         return self.pull_ref.partition(":")[2]
 
 
-class OCIRepositoryReconciler(Reconciler):
+class OCIRepositoryReconciler(SourceReconciler):
     api_version: ClassVar[str] = OCIRepository.api_version_string()
     kind: ClassVar[str] = "OCIRepository"
     ready_summary: ClassVar[ReadySummary] = ReadySummary(
@@ -104,11 +102,6 @@ class OCIRepositoryReconciler(Reconciler):
         ),
         negative_polarity=(STORAGE_OPERATION_FAILED, FETCH_FAILED, ARTIFACT_OUTDATED),
     )
-
-    def __init__(self, client: KubeClient, storage: ArtifactStorage, events: EventRecorder) -> None:
-        self.client = client
-        self.storage = storage
-        self.events = events
 
     async def reconcile(self, obj: Obj) -> Result:
         repo = OCIRepository.model_validate(obj)
@@ -326,10 +319,6 @@ class OCIRepositoryReconciler(Reconciler):
         return Result(
             message=f"stored artifact for digest '{target.revision}'", revision=target.revision
         )
-
-    async def finalize(self, obj: Obj) -> None:
-        meta = obj["metadata"]
-        await self.storage.remove_all(self.kind, meta["namespace"], meta["name"])
 
 
 def _copies(repo: OCIRepository) -> bool:
