@@ -25,7 +25,8 @@ from gotk_api.objects import Obj
 from gotk_artifacts.errors import ArtifactError
 from gotk_runtime import Conditions
 
-from source_controller.storage import ArtifactStorage, StorageError
+from source_controller.reconcilers.steps import SourceContext
+from source_controller.storage import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,9 @@ def current_artifact(obj: Obj) -> Obj | None:
     return artifact
 
 
-async def reconcile_storage(storage: ArtifactStorage, obj: Obj) -> None:
+async def reconcile_storage(ctx: SourceContext) -> None:
     """Garbage-collect old artifacts and forget one that is gone from storage or corrupt."""
+    obj, storage = ctx.obj, ctx.storage
     meta, conditions = obj["metadata"], Conditions(obj)
     artifact = current_artifact(obj)
     try:

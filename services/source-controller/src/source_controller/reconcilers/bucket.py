@@ -70,7 +70,7 @@ class BucketReconciler(SourceReconciler):
             check_supported(bucket)
         except BucketError as err:
             raise artifact_steps.fetch_failed(obj, err) from None
-        await artifact_steps.reconcile_storage(self.storage, obj)
+        await artifact_steps.reconcile_storage(self.context(obj))
         self._refresh_url(obj)
         connection = await self._connection(bucket, obj)
 

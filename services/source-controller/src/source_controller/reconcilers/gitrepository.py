@@ -1,14 +1,16 @@
 """The GitRepository reconciler: storage → source → include → artifact, as Flux orders it.
 
-Each step reads and writes the raw object (conditions, status fields) and raises a
-gotk_runtime error carrying a Flux reason; the runtime patches the status once at the end.
+`STEPS` is the whole reconcile. A remote whose commit and artifact inputs are unchanged
+costs one `git ls-remote` (`check_remote_head` finishes the run); otherwise the commit is
+cloned, its signature verified if asked, the includes copied in and the tree archived.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from gotk_api.conditions import (
     ARTIFACT_IN_STORAGE,
@@ -25,11 +27,8 @@ from gotk_api.conditions import (
 from gotk_api.meta import parse_duration
 from gotk_api.objects import Obj
 from gotk_api.source_git import GitRepository
-from gotk_artifacts.errors import ArtifactError
 from gotk_artifacts.ignore import source_ignore_matcher
-from gotk_artifacts.scratch import scratch_dir
 from gotk_runtime import (
-    Conditions,
     GenericError,
     ReadySummary,
     Result,
@@ -37,11 +36,15 @@ from gotk_runtime import (
     patch_progress,
 )
 
-from source_controller.credentials import GIT_PROXY_SCHEMES, proxy_from_secret, read_secret
+from source_controller.credentials import (
+    GIT_PROXY_SCHEMES,
+    CredentialsError,
+    proxy_from_secret,
+    read_secret,
+)
 from source_controller.git import (
     Commit,
     GitAuth,
-    GitError,
     GitRef,
     RemoteHead,
     auth_from_secret,
@@ -51,18 +54,186 @@ from source_controller.git import (
 )
 from source_controller.git.verify import VerificationError, VerificationMode, verify_commit
 from source_controller.reconcilers import artifact_steps
-from source_controller.reconcilers.gitrepository_include import (
-    ResolvedInclude,
-    copy_includes,
-    resolve_includes,
+from source_controller.reconcilers import gitrepository_include as include
+from source_controller.reconcilers.steps import (
+    SourceContext,
+    SourceReconciler,
+    Step,
+    records,
+    run_steps,
 )
-from source_controller.reconcilers.steps import SourceReconciler
-from source_controller.storage import StorageError
+
+__all__ = ["STEPS", "GitContext", "GitRepositoryReconciler"]
+
+KIND: Final = "GitRepository"
+
+
+@dataclass(eq=False, kw_only=True)
+class GitContext(SourceContext):
+    repo: GitRepository
+    auth: GitAuth = field(init=False)
+    includes: list[include.ResolvedInclude] = field(init=False)
+    tree: Path = field(init=False)
+    commit: Commit = field(init=False)
+
+    @property
+    def timeout(self) -> float:
+        return parse_duration(self.repo.spec.timeout)
+
+    @property
+    def ref(self) -> GitRef:
+        return GitRef.from_spec(self.repo.spec.ref)
+
+
+async def check_spec(ctx: GitContext) -> None:
+    """Stall on a provider gotk cannot serve; forget a verification the spec no longer asks
+    for (so an unverified artifact is never reported as verified)."""
+    spec = ctx.repo.spec
+    if spec.provider not in (None, "generic"):
+        raise Stalling(
+            f"spec.provider '{spec.provider}' is not supported by gotk yet; "
+            "use a secretRef with credentials instead",
+            reason=INVALID_PROVIDER_CONFIGURATION_REASON,
+        )
+    if spec.verify is None:
+        ctx.conditions.delete(SOURCE_VERIFIED)
+        ctx.status.pop("sourceVerificationMode", None)
+
+
+@records(FETCH_FAILED)
+async def resolve_auth(ctx: GitContext) -> None:
+    """The URL, and the credentials and proxy its Secrets hold."""
+    repo = ctx.repo
+    url = parse_git_url(repo.spec.url)
+    proxy = None
+    if repo.spec.proxy_secret_ref is not None:
+        name = repo.spec.proxy_secret_ref.name
+        data = await read_secret(ctx.client, repo.namespace, name, field="spec.proxySecretRef")
+        source = f"secret '{repo.namespace}/{name}' (spec.proxySecretRef)"
+        proxy = proxy_from_secret(data, source=source, schemes=GIT_PROXY_SCHEMES)
+    secret = None
+    if repo.spec.secret_ref is not None:
+        secret = await read_secret(
+            ctx.client, repo.namespace, repo.spec.secret_ref.name, field="spec.secretRef"
+        )
+    ctx.auth = auth_from_secret(url, secret, proxy=proxy)
+
+
+async def resolve_includes(ctx: GitContext) -> None:
+    """The stored artifact of each included GitRepository (IncludeUnavailable until each
+    has one)."""
+    ctx.includes = await include.resolve_includes(ctx.client, ctx.repo, ctx.obj)
+
+
+@records(FETCH_FAILED)
+async def check_remote_head(ctx: GitContext) -> None:
+    """Flux skips the clone when the remote commit and every artifact input are unchanged."""
+    head = await remote_head(ctx.repo.spec.url, ctx.ref, ctx.auth, timeout=ctx.timeout)
+    if head is None:
+        return
+    if _up_to_date(ctx, head):
+        ctx.finish(_stored(head.revision))
+    elif artifact_steps.mark_new_revision(ctx.obj, head.revision):
+        await patch_progress(ctx.obj)
+
+
+@records(FETCH_FAILED)
+async def clone(ctx: GitContext) -> None:
+    repo = ctx.repo
+    ctx.tree = await ctx.scratch("gitrepository-") / "tree"
+    ctx.commit = await checkout(
+        repo.spec.url,
+        ctx.ref,
+        ctx.tree,
+        ctx.auth,
+        timeout=ctx.timeout,
+        recurse_submodules=bool(repo.spec.recurse_submodules),
+        sparse_paths=repo.spec.sparse_checkout,
+    )
+    ctx.conditions.delete(FETCH_FAILED)
+    artifact_steps.mark_new_revision(ctx.obj, ctx.commit.revision)
+
+
+async def verify_signature(ctx: GitContext) -> None:
+    """Flux's verifySignature: the new revision is stored only if its signature checks."""
+    repo, verify = ctx.repo, ctx.repo.spec.verify
+    if verify is None:
+        return
+    try:
+        keys = await read_secret(
+            ctx.client, repo.namespace, verify.secret_ref.name, field="spec.verify.secretRef"
+        )
+    except CredentialsError as err:
+        message = f"PGP public keys secret error: {err}"
+        ctx.conditions.mark_false(SOURCE_VERIFIED, VERIFICATION_ERROR_REASON, message)
+        raise GenericError(message, reason=VERIFICATION_ERROR_REASON) from None
+    mode = VerificationMode.from_spec(verify.mode)
+    try:
+        verified = await verify_commit(
+            repo.spec.url, ctx.tree, ctx.commit, mode, keys, timeout=ctx.timeout
+        )
+    except VerificationError as err:
+        ctx.conditions.mark_false(SOURCE_VERIFIED, err.reason, str(err))
+        raise
+    ctx.status["sourceVerificationMode"] = verified.mode.value
+    ctx.conditions.mark_true(SOURCE_VERIFIED, SUCCEEDED_REASON, verified.message)
+
+
+async def copy_includes(ctx: GitContext) -> None:
+    await include.copy_includes(ctx.storage, ctx.includes, ctx.tree)
+
+
+@records(STORAGE_OPERATION_FAILED)
+async def store_artifact(ctx: GitContext) -> None:
+    """Archive the tree (minus `spec.ignore`), record it and the inputs it was built from."""
+    repo, commit = ctx.repo, ctx.commit
+    ignore = await asyncio.to_thread(source_ignore_matcher, ctx.tree, repo.spec.ignore)
+    stored = await ctx.storage.archive(
+        ctx.tree,
+        KIND,
+        repo.namespace,
+        repo.name,
+        ignore=ignore,
+        filename=f"{commit.sha}.tar.gz",
+    )
+    await ctx.storage.set_latest(stored.path)
+    previous = (artifact_steps.current_artifact(ctx.obj) or {}).get("digest")
+    artifact_steps.record_artifact(ctx.obj, stored.to_api(commit.revision))
+    status = ctx.status
+    status["includedArtifacts"] = [i.artifact for i in ctx.includes] or None
+    status["observedIgnore"] = repo.spec.ignore
+    status["observedRecurseSubmodules"] = repo.spec.recurse_submodules or None
+    status["observedInclude"] = _include_spec(repo)
+    status["observedSparseCheckout"] = repo.spec.sparse_checkout or None
+    for key in [k for k, v in status.items() if v is None]:
+        del status[key]
+    if previous != stored.digest:
+        await ctx.events.normal(
+            ctx.obj,
+            NEW_ARTIFACT_EVENT_REASON,
+            f"stored artifact for commit '{commit.short_message or commit.sha}'",
+            revision=commit.revision,
+            metadata={"revision": commit.revision, "digest": stored.digest},
+        )
+    ctx.finish(_stored(commit.revision))
+
+
+STEPS: Final[tuple[Step[GitContext], ...]] = (
+    check_spec,
+    artifact_steps.reconcile_storage,
+    resolve_auth,
+    resolve_includes,
+    check_remote_head,
+    clone,
+    verify_signature,
+    copy_includes,
+    store_artifact,
+)
 
 
 class GitRepositoryReconciler(SourceReconciler):
     api_version: ClassVar[str] = GitRepository.api_version_string()
-    kind: ClassVar[str] = "GitRepository"
+    kind: ClassVar[str] = KIND
     ready_summary: ClassVar[ReadySummary] = ReadySummary(
         conditions=(
             STORAGE_OPERATION_FAILED,
@@ -80,187 +251,37 @@ class GitRepositoryReconciler(SourceReconciler):
         ),
     )
 
-    async def reconcile(self, obj: Obj) -> Result:
+    def context(self, obj: Obj) -> GitContext:
         repo = GitRepository.model_validate(obj)
-        self._check_unsupported(repo)
-        await artifact_steps.reconcile_storage(self.storage, obj)
-        auth = await self._auth(repo, obj)
-        includes = await resolve_includes(self.client, repo, obj)
-        timeout = parse_duration(repo.spec.timeout)
-        ref = GitRef.from_spec(repo.spec.ref)
-        if repo.spec.verify is None:
-            _forget_verification(obj)
-
-        head = await self._remote_head(repo, ref, auth, timeout, obj)
-        if head is not None and self._up_to_date(obj, repo, head, includes):
-            revision = head.revision
-            return Result(message=f"stored artifact for revision '{revision}'", revision=revision)
-        if head is not None and artifact_steps.mark_new_revision(obj, head.revision):
-            await patch_progress(obj)
-
-        async with scratch_dir("gitrepository-") as workdir:
-            tree = workdir / "tree"
-            commit = await self._checkout(repo, ref, auth, timeout, tree, obj)
-            artifact_steps.mark_new_revision(obj, commit.revision)
-            await self._verify(repo, obj, tree, commit, timeout)
-            await copy_includes(self.storage, includes, tree)
-            await self._store(repo, obj, tree, commit, includes)
-        return Result(
-            message=f"stored artifact for revision '{commit.revision}'", revision=commit.revision
+        return GitContext(
+            obj=obj, repo=repo, client=self.client, storage=self.storage, events=self.events
         )
 
-    # -- steps -------------------------------------------------------------------------------
-
-    @staticmethod
-    def _check_unsupported(repo: GitRepository) -> None:
-        if repo.spec.provider not in (None, "generic"):
-            raise Stalling(
-                f"spec.provider '{repo.spec.provider}' is not supported by gotk yet; "
-                "use a secretRef with credentials instead",
-                reason=INVALID_PROVIDER_CONFIGURATION_REASON,
-            )
-
-    async def _auth(self, repo: GitRepository, obj: Obj) -> GitAuth:
-        try:
-            url = parse_git_url(repo.spec.url)
-            proxy = None
-            if repo.spec.proxy_secret_ref is not None:
-                name = repo.spec.proxy_secret_ref.name
-                proxy_data = await read_secret(
-                    self.client, repo.namespace, name, field="spec.proxySecretRef"
-                )
-                proxy = proxy_from_secret(
-                    proxy_data,
-                    source=f"secret '{repo.namespace}/{name}' (spec.proxySecretRef)",
-                    schemes=GIT_PROXY_SCHEMES,
-                )
-            data = None
-            if repo.spec.secret_ref is not None:
-                data = await read_secret(
-                    self.client, repo.namespace, repo.spec.secret_ref.name, field="spec.secretRef"
-                )
-            return auth_from_secret(url, data, proxy=proxy)
-        except (GitError, GenericError) as err:
-            raise artifact_steps.fetch_failed(obj, err) from None
-
-    async def _remote_head(
-        self, repo: GitRepository, ref: GitRef, auth: GitAuth, timeout: float, obj: Obj
-    ) -> RemoteHead | None:
-        try:
-            return await remote_head(repo.spec.url, ref, auth, timeout=timeout)
-        except GitError as err:
-            raise artifact_steps.fetch_failed(obj, err) from None
-
-    @staticmethod
-    def _up_to_date(
-        obj: Obj, repo: GitRepository, head: RemoteHead, includes: list[ResolvedInclude]
-    ) -> bool:
-        """Flux skips the clone when the remote commit and every artifact input are unchanged."""
-        status = obj.get("status") or {}
-        artifact = status.get("artifact")
-        if not artifact or artifact.get("revision") != head.revision:
-            return False
-        spec = repo.spec
-        if status.get("observedIgnore") != spec.ignore:
-            return False
-        if bool(status.get("observedRecurseSubmodules")) != bool(spec.recurse_submodules):
-            return False
-        if (status.get("observedSparseCheckout") or None) != (spec.sparse_checkout or None):
-            return False
-        if (status.get("observedInclude") or None) != _include_spec(repo):
-            return False
-        if _requires_verification(repo, status.get("sourceVerificationMode")):
-            return False
-        stored = [a.get("digest") for a in status.get("includedArtifacts") or []]
-        return stored == [i.artifact.get("digest") for i in includes]
-
-    async def _checkout(
-        self, repo: GitRepository, ref: GitRef, auth: GitAuth, timeout: float, tree: Path, obj: Obj
-    ) -> Commit:
-        try:
-            commit = await checkout(
-                repo.spec.url,
-                ref,
-                tree,
-                auth,
-                timeout=timeout,
-                recurse_submodules=bool(repo.spec.recurse_submodules),
-                sparse_paths=repo.spec.sparse_checkout,
-            )
-        except GitError as err:
-            raise artifact_steps.fetch_failed(obj, err) from None
-        Conditions(obj).delete(FETCH_FAILED)
-        return commit
-
-    async def _verify(
-        self, repo: GitRepository, obj: Obj, tree: Path, commit: Commit, timeout: float
-    ) -> None:
-        """Flux's verifySignature: the new revision is stored only if its signature checks."""
-        verify = repo.spec.verify
-        if verify is None:
-            return
-        conditions = Conditions(obj)
-        try:
-            keys = await read_secret(
-                self.client, repo.namespace, verify.secret_ref.name, field="spec.verify.secretRef"
-            )
-        except GenericError as err:
-            message = f"PGP public keys secret error: {err}"
-            conditions.mark_false(SOURCE_VERIFIED, VERIFICATION_ERROR_REASON, message)
-            raise GenericError(message, reason=VERIFICATION_ERROR_REASON) from None
-        mode = VerificationMode.from_spec(verify.mode)
-        try:
-            verified = await verify_commit(repo.spec.url, tree, commit, mode, keys, timeout=timeout)
-        except VerificationError as err:
-            conditions.mark_false(SOURCE_VERIFIED, err.reason, str(err))
-            raise
-        obj.setdefault("status", {})["sourceVerificationMode"] = verified.mode.value
-        conditions.mark_true(SOURCE_VERIFIED, SUCCEEDED_REASON, verified.message)
-
-    async def _store(
-        self,
-        repo: GitRepository,
-        obj: Obj,
-        tree: Path,
-        commit: Commit,
-        includes: list[ResolvedInclude],
-    ) -> None:
-        try:
-            ignore = await asyncio.to_thread(source_ignore_matcher, tree, repo.spec.ignore)
-            stored = await self.storage.archive(
-                tree,
-                "GitRepository",
-                repo.namespace,
-                repo.name,
-                ignore=ignore,
-                filename=f"{commit.sha}.tar.gz",
-            )
-            await self.storage.set_latest(stored.path)
-        except (StorageError, ArtifactError) as err:
-            raise artifact_steps.storage_failure(obj, err) from None
-        previous = (artifact_steps.current_artifact(obj) or {}).get("digest")
-        artifact_steps.record_artifact(obj, stored.to_api(commit.revision))
-        status = obj["status"]
-        status["includedArtifacts"] = [i.artifact for i in includes] or None
-        status["observedIgnore"] = repo.spec.ignore
-        status["observedRecurseSubmodules"] = repo.spec.recurse_submodules or None
-        status["observedInclude"] = _include_spec(repo)
-        status["observedSparseCheckout"] = repo.spec.sparse_checkout or None
-        for key in [k for k, v in status.items() if v is None]:
-            del status[key]
-        if previous != stored.digest:
-            await self.events.normal(
-                obj,
-                NEW_ARTIFACT_EVENT_REASON,
-                f"stored artifact for commit '{commit.short_message or commit.sha}'",
-                revision=commit.revision,
-                metadata={"revision": commit.revision, "digest": stored.digest},
-            )
+    async def reconcile(self, obj: Obj) -> Result:
+        return await run_steps(self.context(obj), STEPS)
 
 
-def _forget_verification(obj: Obj) -> None:
-    Conditions(obj).delete(SOURCE_VERIFIED)
-    (obj.get("status") or {}).pop("sourceVerificationMode", None)
+def _stored(revision: str) -> Result:
+    return Result(message=f"stored artifact for revision '{revision}'", revision=revision)
+
+
+def _up_to_date(ctx: GitContext, head: RemoteHead) -> bool:
+    status, spec = ctx.obj.get("status") or {}, ctx.repo.spec
+    artifact = status.get("artifact")
+    if not artifact or artifact.get("revision") != head.revision:
+        return False
+    if status.get("observedIgnore") != spec.ignore:
+        return False
+    if bool(status.get("observedRecurseSubmodules")) != bool(spec.recurse_submodules):
+        return False
+    if (status.get("observedSparseCheckout") or None) != (spec.sparse_checkout or None):
+        return False
+    if (status.get("observedInclude") or None) != _include_spec(ctx.repo):
+        return False
+    if _requires_verification(ctx.repo, status.get("sourceVerificationMode")):
+        return False
+    stored = [a.get("digest") for a in status.get("includedArtifacts") or []]
+    return stored == [i.artifact.get("digest") for i in ctx.includes]
 
 
 def _requires_verification(repo: GitRepository, observed: str | None) -> bool:

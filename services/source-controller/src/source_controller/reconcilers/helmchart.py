@@ -114,7 +114,7 @@ class HelmChartReconciler(SourceReconciler):
                 "spec.verify (chart signature verification) is not supported by gotk yet",
                 reason=INVALID_PROVIDER_CONFIGURATION_REASON,
             )
-        await artifact_steps.reconcile_storage(self.storage, obj)
+        await artifact_steps.reconcile_storage(self.context(obj))
         source = await self._get_source(chart, obj)
         kind = chart.spec.source_ref.kind
         is_oci = kind == "HelmRepository" and (source.get("spec") or {}).get("type") == "oci"

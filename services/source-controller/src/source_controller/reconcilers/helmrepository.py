@@ -78,7 +78,7 @@ class HelmRepositoryReconciler(SourceReconciler):
         interval = repo.spec.interval_seconds()
         if repo.spec.type == "oci":
             return await self._reconcile_oci(repo, obj, interval)
-        await artifact_steps.reconcile_storage(self.storage, obj)
+        await artifact_steps.reconcile_storage(self.context(obj))
         if urlsplit(repo.spec.url).scheme == "oci":
             message = (
                 "invalid Helm repository URL: 'oci' URL scheme cannot be used with "

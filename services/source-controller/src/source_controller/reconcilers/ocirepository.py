@@ -106,7 +106,7 @@ class OCIRepositoryReconciler(SourceReconciler):
     async def reconcile(self, obj: Obj) -> Result:
         repo = OCIRepository.model_validate(obj)
         self._check_unsupported(repo, obj)
-        await artifact_steps.reconcile_storage(self.storage, obj)
+        await artifact_steps.reconcile_storage(self.context(obj))
         if artifact_steps.current_artifact(obj) is None:
             obj.setdefault("status", {}).pop("url", None)
         timeout = parse_duration(repo.spec.timeout)

@@ -109,6 +109,10 @@ class SourceReconciler(Reconciler):
         self.storage = storage
         self.events = events
 
+    def context(self, obj: Obj) -> SourceContext:
+        """What one reconcile of `obj` runs on; each kind returns its own context."""
+        return SourceContext(obj=obj, client=self.client, storage=self.storage, events=self.events)
+
     async def finalize(self, obj: Obj) -> None:
         meta = obj["metadata"]
         await self.storage.remove_all(self.kind, meta["namespace"], meta["name"])
