@@ -1,18 +1,18 @@
 """The Bucket reconciler: storage → source (LIST, index, download) → artifact, as Flux orders it.
 
-The revision is the digest of the etag index (see bucket.index). When it equals the stored
-artifact's revision nothing is downloaded: an unchanged bucket costs one LIST request.
-Only the generic (S3-compatible) provider is served; the others, STS and workload identity
-stall with a message saying so.
+`STEPS` is the whole reconcile. The revision is the digest of the etag index (see
+bucket.index). When it equals the stored artifact's revision nothing is downloaded: an
+unchanged bucket costs one LIST request. Only the generic (S3-compatible) provider is
+served; the others, STS and workload identity stall with a message saying so.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from gotk_api.conditions import (
     ARTIFACT_IN_STORAGE,
@@ -24,36 +24,138 @@ from gotk_api.conditions import (
 from gotk_api.meta import parse_duration
 from gotk_api.objects import Obj
 from gotk_api.source_bucket import Bucket
-from gotk_artifacts.errors import ArtifactError
-from gotk_artifacts.scratch import scratch_dir
-from gotk_runtime import (
-    Conditions,
-    EventRecorder,
-    GenericError,
-    KubeClient,
-    ReadySummary,
-    Result,
-    patch_progress,
-)
+from gotk_runtime import EventRecorder, KubeClient, ReadySummary, Result, patch_progress
 
 from source_controller.bucket.connection import BucketConnection, check_supported, connection_for
-from source_controller.bucket.errors import BucketError
 from source_controller.bucket.fetch import IgnoreFile, Listing, download_index, list_bucket
-from source_controller.credentials import read_secret
+from source_controller.credentials import SecretData, read_secret
 from source_controller.reconcilers import artifact_steps
-from source_controller.reconcilers.steps import SourceReconciler
+from source_controller.reconcilers.steps import (
+    SourceContext,
+    SourceReconciler,
+    Step,
+    records,
+    run_steps,
+)
 from source_controller.storage import ArtifactStorage, StorageError
 
-__all__ = ["BucketReconciler"]
+__all__ = ["STEPS", "BucketContext", "BucketReconciler"]
 
 log = logging.getLogger(__name__)
-_LATEST = "latest.tar.gz"
-_KIND = "Bucket"
+KIND: Final = "Bucket"
+_LATEST: Final = "latest.tar.gz"
+
+IgnoreFiles = dict[tuple[str, ...], IgnoreFile]
+"""`.sourceignore` per object and bucket, so an unchanged one is not read again."""
+
+
+@dataclass(eq=False, kw_only=True)
+class BucketContext(SourceContext):
+    bucket: Bucket
+    ignore_files: IgnoreFiles = field(default_factory=dict)
+    connection: BucketConnection = field(init=False)
+    listing: Listing = field(init=False)
+    tree: Path = field(init=False)
+    downloaded: bool = False
+    """False when the stored artifact already has the listing's revision."""
+
+    @property
+    def revision(self) -> str:
+        return self.listing.index.digest()
+
+
+@records(FETCH_FAILED)
+async def check_spec(ctx: BucketContext) -> None:
+    """Stall on a provider, STS or workload identity gotk cannot serve yet."""
+    check_supported(ctx.bucket)
+
+
+async def refresh_url(ctx: BucketContext) -> None:
+    """`status.url` follows the artifact: gone with it, and on the current address."""
+    artifact = artifact_steps.current_artifact(ctx.obj)
+    if artifact is None:
+        ctx.status.pop("url", None)
+    elif ctx.status.get("url"):
+        directory = artifact["path"].rpartition("/")[0]
+        ctx.status["url"] = ctx.storage.artifact_url(f"{directory}/{_LATEST}")
+
+
+@records(FETCH_FAILED)
+async def connect(ctx: BucketContext) -> None:
+    """The endpoint, credentials, TLS settings and proxy the spec and its Secrets give."""
+    spec = ctx.bucket.spec
+    secret = cert_secret = proxy_secret = None
+    if spec.secret_ref is not None:
+        secret = await _read_secret(ctx, spec.secret_ref.name, "spec.secretRef")
+    if spec.cert_secret_ref is not None:
+        cert_secret = await _read_secret(ctx, spec.cert_secret_ref.name, "spec.certSecretRef")
+    if spec.proxy_secret_ref is not None:
+        proxy_secret = await _read_secret(ctx, spec.proxy_secret_ref.name, "spec.proxySecretRef")
+    ctx.connection = connection_for(
+        ctx.bucket,
+        timeout=parse_duration(spec.timeout),
+        secret=secret,
+        cert_secret=cert_secret,
+        proxy_secret=proxy_secret,
+    )
+
+
+@records(FETCH_FAILED)
+async def fetch(ctx: BucketContext) -> None:
+    """LIST and index the bucket; download the indexed objects unless the revision is stored."""
+    # botocore is imported on first use only (see bucket.s3).
+    from source_controller.bucket.s3 import open_bucket
+
+    spec, connection = ctx.bucket.spec, ctx.connection
+    ctx.tree = await ctx.scratch("bucket-") / "tree"
+    await asyncio.to_thread(ctx.tree.mkdir)
+    cache_key = (ctx.bucket.namespace, ctx.bucket.name, connection.endpoint_url, connection.bucket)
+    async with open_bucket(connection) as s3:
+        ctx.listing = await list_bucket(
+            s3,
+            prefix=spec.prefix,
+            spec_ignore=spec.ignore,
+            cached=ctx.ignore_files.get(cache_key),
+            timeout=connection.timeout,
+        )
+        if ctx.listing.ignore_file is None:
+            ctx.ignore_files.pop(cache_key, None)
+        else:
+            ctx.ignore_files[cache_key] = ctx.listing.ignore_file
+        artifact = artifact_steps.current_artifact(ctx.obj)
+        if artifact is None or artifact.get("revision") != ctx.revision:
+            if artifact_steps.mark_new_revision(ctx.obj, ctx.revision):
+                await patch_progress(ctx.obj)
+            await download_index(s3, ctx.listing, ctx.tree, timeout=connection.timeout)
+            ctx.downloaded = True
+    ctx.conditions.delete(FETCH_FAILED)
+
+
+@records(STORAGE_OPERATION_FAILED)
+async def store_artifact(ctx: BucketContext) -> None:
+    """Archive what was downloaded, if anything, and finish."""
+    if ctx.downloaded:
+        await _store(ctx)
+    ctx.status["observedIgnore"] = ctx.bucket.spec.ignore
+    for key in [k for k, v in ctx.status.items() if v is None]:
+        del ctx.status[key]
+    revision = ctx.revision
+    ctx.finish(Result(message=f"stored artifact for revision '{revision}'", revision=revision))
+
+
+STEPS: Final[tuple[Step[BucketContext], ...]] = (
+    check_spec,
+    artifact_steps.reconcile_storage,
+    refresh_url,
+    connect,
+    fetch,
+    store_artifact,
+)
 
 
 class BucketReconciler(SourceReconciler):
     api_version: ClassVar[str] = Bucket.api_version_string()
-    kind: ClassVar[str] = _KIND
+    kind: ClassVar[str] = KIND
     ready_summary: ClassVar[ReadySummary] = ReadySummary(
         conditions=(STORAGE_OPERATION_FAILED, FETCH_FAILED, ARTIFACT_OUTDATED, ARTIFACT_IN_STORAGE),
         negative_polarity=(STORAGE_OPERATION_FAILED, FETCH_FAILED, ARTIFACT_OUTDATED),
@@ -61,134 +163,20 @@ class BucketReconciler(SourceReconciler):
 
     def __init__(self, client: KubeClient, storage: ArtifactStorage, events: EventRecorder) -> None:
         super().__init__(client, storage, events)
-        # `.sourceignore` per object and bucket, so an unchanged one is not read again.
-        self._ignore_files: dict[tuple[str, ...], IgnoreFile] = {}
+        self._ignore_files: IgnoreFiles = {}
+
+    def context(self, obj: Obj) -> BucketContext:
+        return BucketContext(
+            obj=obj,
+            bucket=Bucket.model_validate(obj),
+            ignore_files=self._ignore_files,
+            client=self.client,
+            storage=self.storage,
+            events=self.events,
+        )
 
     async def reconcile(self, obj: Obj) -> Result:
-        bucket = Bucket.model_validate(obj)
-        try:
-            check_supported(bucket)
-        except BucketError as err:
-            raise artifact_steps.fetch_failed(obj, err) from None
-        await artifact_steps.reconcile_storage(self.context(obj))
-        self._refresh_url(obj)
-        connection = await self._connection(bucket, obj)
-
-        async with scratch_dir("bucket-") as workdir:
-            tree = workdir / "tree"
-            await asyncio.to_thread(tree.mkdir)
-            fetched = await self._fetch(bucket, connection, obj, tree)
-            revision = fetched.listing.index.digest()
-            if fetched.downloaded:
-                await self._store(bucket, obj, tree, fetched.listing, revision)
-        obj["status"]["observedIgnore"] = bucket.spec.ignore
-        _drop_none(obj["status"])
-        return Result(message=f"stored artifact for revision '{revision}'", revision=revision)
-
-    # -- steps -------------------------------------------------------------------------------
-
-    def _refresh_url(self, obj: Obj) -> None:
-        """`status.url` follows the artifact: gone with it, and on the current address."""
-        status = obj.setdefault("status", {})
-        artifact = artifact_steps.current_artifact(obj)
-        if artifact is None:
-            status.pop("url", None)
-        elif status.get("url"):
-            directory = artifact["path"].rpartition("/")[0]
-            status["url"] = self.storage.artifact_url(f"{directory}/{_LATEST}")
-
-    async def _connection(self, bucket: Bucket, obj: Obj) -> BucketConnection:
-        spec, namespace = bucket.spec, bucket.namespace
-        try:
-            secret = cert_secret = proxy_secret = None
-            if spec.secret_ref is not None:
-                name = spec.secret_ref.name
-                data = await read_secret(self.client, namespace, name, field="spec.secretRef")
-                secret = (name, data)
-            if spec.cert_secret_ref is not None:
-                name = spec.cert_secret_ref.name
-                data = await read_secret(self.client, namespace, name, field="spec.certSecretRef")
-                cert_secret = (name, data)
-            if spec.proxy_secret_ref is not None:
-                name = spec.proxy_secret_ref.name
-                data = await read_secret(self.client, namespace, name, field="spec.proxySecretRef")
-                proxy_secret = (name, data)
-            return connection_for(
-                bucket,
-                timeout=parse_duration(spec.timeout),
-                secret=secret,
-                cert_secret=cert_secret,
-                proxy_secret=proxy_secret,
-            )
-        except (BucketError, GenericError) as err:
-            raise artifact_steps.fetch_failed(obj, err) from None
-
-    async def _fetch(
-        self, bucket: Bucket, connection: BucketConnection, obj: Obj, tree: Path
-    ) -> _Fetched:
-        # botocore is imported on first use only (see bucket.s3).
-        from source_controller.bucket.s3 import open_bucket
-
-        spec = bucket.spec
-        cache_key = (bucket.namespace, bucket.name, connection.endpoint_url, connection.bucket)
-        try:
-            async with open_bucket(connection) as s3:
-                listing = await list_bucket(
-                    s3,
-                    prefix=spec.prefix,
-                    spec_ignore=spec.ignore,
-                    cached=self._ignore_files.get(cache_key),
-                    timeout=connection.timeout,
-                )
-                self._remember_ignore_file(cache_key, listing.ignore_file)
-                revision = listing.index.digest()
-                artifact = artifact_steps.current_artifact(obj)
-                if artifact is not None and artifact.get("revision") == revision:
-                    Conditions(obj).delete(FETCH_FAILED)
-                    return _Fetched(listing, downloaded=False)
-                if artifact_steps.mark_new_revision(obj, revision):
-                    await patch_progress(obj)
-                await download_index(s3, listing, tree, timeout=connection.timeout)
-        except BucketError as err:
-            raise artifact_steps.fetch_failed(obj, err) from None
-        Conditions(obj).delete(FETCH_FAILED)
-        return _Fetched(listing, downloaded=True)
-
-    def _remember_ignore_file(self, key: tuple[str, ...], ignore_file: IgnoreFile | None) -> None:
-        if ignore_file is None:
-            self._ignore_files.pop(key, None)
-        else:
-            self._ignore_files[key] = ignore_file
-
-    async def _store(
-        self, bucket: Bucket, obj: Obj, tree: Path, listing: Listing, revision: str
-    ) -> None:
-        hex_digest = revision.partition(":")[2]
-        try:
-            # Flux archives the download directory unfiltered: ignore rules already
-            # decided what was downloaded.
-            stored = await self.storage.archive(
-                tree, _KIND, bucket.namespace, bucket.name, filename=f"{hex_digest}.tar.gz"
-            )
-        except (StorageError, ArtifactError) as err:
-            raise artifact_steps.storage_failure(obj, err) from None
-        previous = (artifact_steps.current_artifact(obj) or {}).get("digest")
-        artifact_steps.record_artifact(obj, stored.to_api(revision))
-        status = obj["status"]
-        try:
-            status["url"] = self.storage.artifact_url(await self.storage.set_latest(stored.path))
-        except StorageError as err:
-            # Best effort, as in Flux: the artifact itself is stored and recorded.
-            log.warning("cannot update %s of %s: %s", _LATEST, stored.path, err)
-        if previous != stored.digest:
-            await self.events.normal(
-                obj,
-                NEW_ARTIFACT_EVENT_REASON,
-                f"stored artifact with {len(listing.index)} fetched files "
-                f"from '{bucket.spec.bucket_name}' bucket",
-                revision=revision,
-                metadata={"revision": revision, "digest": stored.digest},
-            )
+        return await run_steps(self.context(obj), STEPS)
 
     async def finalize(self, obj: Obj) -> None:
         meta = obj["metadata"]
@@ -197,13 +185,29 @@ class BucketReconciler(SourceReconciler):
         await super().finalize(obj)
 
 
-@dataclass(frozen=True, slots=True)
-class _Fetched:
-    listing: Listing
-    downloaded: bool
-    """False when the stored artifact already has the listing's revision."""
+async def _read_secret(ctx: BucketContext, name: str, field: str) -> tuple[str, SecretData]:
+    return name, await read_secret(ctx.client, ctx.bucket.namespace, name, field=field)
 
 
-def _drop_none(status: Obj) -> None:
-    for key in [k for k, v in status.items() if v is None]:
-        del status[key]
+async def _store(ctx: BucketContext) -> None:
+    bucket, revision, storage = ctx.bucket, ctx.revision, ctx.storage
+    # Flux archives the download directory unfiltered: ignore rules already decided what
+    # was downloaded.
+    filename = f"{revision.partition(':')[2]}.tar.gz"
+    stored = await storage.archive(ctx.tree, KIND, bucket.namespace, bucket.name, filename=filename)
+    previous = (artifact_steps.current_artifact(ctx.obj) or {}).get("digest")
+    artifact_steps.record_artifact(ctx.obj, stored.to_api(revision))
+    try:
+        ctx.status["url"] = storage.artifact_url(await storage.set_latest(stored.path))
+    except StorageError as err:
+        # Best effort, as in Flux: the artifact itself is stored and recorded.
+        log.warning("cannot update %s of %s: %s", _LATEST, stored.path, err)
+    if previous != stored.digest:
+        await ctx.events.normal(
+            ctx.obj,
+            NEW_ARTIFACT_EVENT_REASON,
+            f"stored artifact with {len(ctx.listing.index)} fetched files "
+            f"from '{bucket.spec.bucket_name}' bucket",
+            revision=revision,
+            metadata={"revision": revision, "digest": stored.digest},
+        )
