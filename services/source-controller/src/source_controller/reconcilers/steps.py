@@ -16,6 +16,7 @@ What a step opens for the rest of the run (a scratch directory, a registry clien
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import functools
 from collections.abc import Awaitable, Callable, Sequence
@@ -109,9 +110,9 @@ class SourceReconciler(Reconciler):
         self.storage = storage
         self.events = events
 
+    @abc.abstractmethod
     def context(self, obj: Obj) -> SourceContext:
-        """What one reconcile of `obj` runs on; each kind returns its own context."""
-        return SourceContext(obj=obj, client=self.client, storage=self.storage, events=self.events)
+        """What one reconcile of `obj` runs on: the kind's own context, the object parsed."""
 
     async def finalize(self, obj: Obj) -> None:
         meta = obj["metadata"]
