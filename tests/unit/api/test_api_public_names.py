@@ -108,3 +108,23 @@ def test_condition_vocabulary_is_spelled_as_flux() -> None:
     assert conditions.RECONCILE_REQUEST_ANNOTATION == "reconcile.fluxcd.io/requestedAt"
     assert conditions.DIRECTORY_CREATION_FAILED_REASON == "DirectoryCreationFailed"
     assert conditions.GIT_OPERATION_SUCCEEDED_REASON == "GitOperationSucceeded"
+
+
+@pytest.mark.parametrize(
+    ("name", "flux"),
+    [
+        ("GARBAGE_COLLECTION_FAILED_REASON", "GarbageCollectionFailed"),
+        ("EMPTY_GIT_REPOSITORY_REASON", "EmptyGitRepository"),
+        ("NOT_FOUND_REASON", "NotFound"),
+        ("NO_ARTIFACT_REASON", "NoArtifact"),
+        ("SOURCE_UNAVAILABLE_REASON", "SourceUnavailable"),
+        ("NO_SOURCE_ARTIFACT_REASON", "NoSourceArtifact"),
+        ("CHART_PULL_ERROR_REASON", "ChartPullError"),
+        ("METADATA_PATCH_ERROR_REASON", "MetadataPatchError"),
+        ("VALUES_FILES_ERROR_REASON", "ValuesFilesError"),
+        ("DEPENDENCY_BUILD_ERROR_REASON", "DependencyBuildError"),
+        ("CHART_PACKAGE_ERROR_REASON", "ChartPackageError"),
+    ],
+)
+def test_source_controller_reasons_live_in_the_api(name: str, flux: str) -> None:
+    assert getattr(conditions, name) == flux

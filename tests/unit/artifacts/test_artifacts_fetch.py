@@ -19,8 +19,9 @@ from gotk_artifacts.errors import (
     InvalidDigest,
 )
 from gotk_artifacts.extract import ExtractLimits
-from gotk_artifacts.fetch import download_artifact, fetch_artifact, redact_url
-from source_controller.artifact_server import ArtifactServer
+from gotk_artifacts.fetch import download_artifact, fetch_artifact
+from gotk_artifacts.urls import redact_url
+from source_controller.storage import ArtifactServer
 
 
 def publish(root: Path, tmp: Path, files: dict[str, bytes]) -> tuple[str, ArchiveResult]:
@@ -348,6 +349,10 @@ async def test_a_caller_session_is_used_and_left_open(
         ("http://u:p@host:9090/a/b.tar.gz?x=1#f", "http://host:9090/a/b.tar.gz"),
         ("http://host/a.tar.gz", "http://host/a.tar.gz"),
         ("https://token@host/a", "https://host/a"),
+        ("https://u:p@host:bad-port/r?token=t", "https://host:bad-port/r"),
+        ("oci://u:p@registry/app", "oci://registry/app"),
+        ("git@host:org/repo", "host:org/repo"),
+        ("relative/index.yaml?sig=s", "relative/index.yaml"),
     ],
 )
 def test_redact_url_drops_credentials_and_query(url: str, redacted: str) -> None:

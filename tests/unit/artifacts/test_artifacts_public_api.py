@@ -35,6 +35,7 @@ def test_public_names_are_pinned() -> None:
         "fetch_artifact",
         "parse_digest",
         "redact_url",
+        "scratch_dir",
         "source_ignore_matcher",
         "verify_file",
     ]

@@ -12,6 +12,7 @@ from source_controller.bucket.errors import (
     EndpointInvalid,
     UnsupportedConfiguration,
 )
+from source_controller.credentials import CredentialsError
 
 
 def _bucket(**spec: Any) -> Bucket:
@@ -110,7 +111,7 @@ def test_empty_key_values_mean_anonymous_access() -> None:
     ],
 )
 def test_cert_secret_needs_ca_or_a_full_client_pair(data: dict[str, bytes], match: str) -> None:
-    with pytest.raises(BucketAuthenticationFailed, match=match):
+    with pytest.raises(CredentialsError, match=match):
         connection_for(_bucket(), timeout=5, cert_secret=("tls", data))
 
 
@@ -119,7 +120,10 @@ def test_cert_secret_and_proxy_are_carried_without_showing_secrets() -> None:
         _bucket(),
         timeout=5,
         cert_secret=("tls", {"ca.crt": b"CA", "tls.crt": b"C", "tls.key": b"K"}),
-        proxy_secret={"address": b"http://proxy:3128", "username": b"u", "password": b"pw-123"},
+        proxy_secret=(
+            "proxy",
+            {"address": b"http://proxy:3128", "username": b"u", "password": b"pw-123"},
+        ),
     )
     assert conn.tls is not None
     assert conn.tls.ca == b"CA"
@@ -129,5 +133,6 @@ def test_cert_secret_and_proxy_are_carried_without_showing_secrets() -> None:
 
 
 def test_proxy_secret_without_address_is_authentication_failed() -> None:
-    with pytest.raises(BucketAuthenticationFailed, match="address"):
-        connection_for(_bucket(), timeout=5, proxy_secret={"username": b"u"})
+    with pytest.raises(CredentialsError, match="'address' is required") as caught:
+        connection_for(_bucket(), timeout=5, proxy_secret=("proxy", {"username": b"u"}))
+    assert caught.value.reason == "AuthenticationFailed"

@@ -12,7 +12,6 @@ from source_controller.git import (
     auth_from_secret,
     format_revision,
     parse_git_url,
-    proxy_from_secret,
 )
 from source_controller.git.errors import InvalidRef
 from source_controller.git.refs import RemoteRefs
@@ -127,16 +126,6 @@ def test_basic_header_and_its_base64_are_both_redacted() -> None:
     auth = auth_from_secret(parse_git_url("https://h/r"), {"username": b"u", "password": b"p"})
     assert auth.authorization_header() == "Basic dTpw"
     assert {"p", "Basic dTpw", "dTpw"} <= set(auth.secrets())
-
-
-def test_proxy_secret_needs_an_address_and_keeps_credentials_out_of_repr() -> None:
-    with pytest.raises(AuthenticationFailed, match="'address' is required"):
-        proxy_from_secret({"username": b"u"})
-    proxy = proxy_from_secret(
-        {"address": b"http://proxy:3128", "username": b"u", "password": b"p@ss"}
-    )
-    assert proxy.url() == "http://u:p%40ss@proxy:3128"
-    assert "p@ss" not in repr(proxy)
 
 
 @pytest.mark.parametrize(

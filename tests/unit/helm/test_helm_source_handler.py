@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from gotk_api.objects import Obj
-from source_controller.helmchart import source_revision_handler
+from source_controller.kinds import source_revision_handler
 
 
 def _source(revision: str | None, namespace: str = "ns", name: str = "repo") -> Obj:

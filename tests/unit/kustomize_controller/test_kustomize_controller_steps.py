@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from gotk_api.kustomize import Kustomization
+from gotk_api.meta import format_duration
 from gotk_api.objects import Obj
 from gotk_artifacts.revision import brings_new_artifact
 from gotk_runtime import Invalid, Stalling
@@ -25,7 +26,6 @@ from kustomize_controller.impersonation import sanitize_kubeconfig, service_acco
 from kustomize_controller.inventory import ObjectRef
 from kustomize_controller.options import parse_options
 from kustomize_controller.source import (
-    format_duration,
     get_source_artifact,
     needs_revision,
     same_revision,

@@ -19,8 +19,7 @@ from source_controller.oci import (
     select_semver_tag,
 )
 from source_controller.oci.auth import parse_challenge
-from source_controller.oci.manifest import Index, Manifest, parse_manifest_document
-from source_controller.ocirepository import select_layer
+from source_controller.oci.manifest import Index, Manifest, parse_manifest_document, select_layer
 
 DIGEST = "sha256:" + "a" * 64
 
@@ -167,14 +166,13 @@ def _manifest(*media_types: str) -> Manifest:
 
 
 def test_layer_selection_by_media_type_or_first() -> None:
-    from gotk_api.source_oci import OCILayerSelector
 
     manifest = _manifest("a/first", "b/second")
     assert select_layer(manifest, None, "oci://x/y").media_type == "a/first"
-    chosen = select_layer(manifest, OCILayerSelector(media_type="b/second"), "oci://x/y")
+    chosen = select_layer(manifest, "b/second", "oci://x/y")
     assert chosen.media_type == "b/second"
     with pytest.raises(oci.LayerOperationFailed, match=r"'c/third' \(spec.layerSelector"):
-        select_layer(manifest, OCILayerSelector(media_type="c/third"), "oci://x/y")
+        select_layer(manifest, "c/third", "oci://x/y")
     with pytest.raises(oci.LayerOperationFailed, match="has no layers"):
         select_layer(_manifest(), None, "oci://x/y")
 

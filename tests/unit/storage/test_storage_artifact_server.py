@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from source_controller.artifact_server import ArtifactServer
+from source_controller.storage import ArtifactServer
 
 BODY = bytes(range(256)) * 40  # 10240 bytes
 ART = "gitrepository/ns/app/abc.tar.gz"

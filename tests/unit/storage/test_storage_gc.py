@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from source_controller.storage import ArtifactStorage
-from source_controller.storage_gc import StoredFile, collect_garbage, select_garbage
+from source_controller.storage.gc import StoredFile, collect_garbage, select_garbage
 
 NOW = 1_000_000.0
 

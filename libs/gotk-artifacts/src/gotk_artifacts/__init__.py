@@ -1,4 +1,5 @@
-"""gotk_artifacts: deterministic artifact packing, digests, safe extraction, fetch + verify."""
+"""gotk_artifacts: deterministic artifact packing, digests, safe extraction, fetch + verify,
+and the helpers every artifact producer needs (URL redaction, scratch directories)."""
 
 from gotk_artifacts.archive import ArchiveResult, IgnoreFilter, build_archive, build_archive_async
 from gotk_artifacts.digest import Digest, compute_file, parse_digest, verify_file
@@ -21,8 +22,10 @@ from gotk_artifacts.extract import (
     extract_archive,
     extract_archive_async,
 )
-from gotk_artifacts.fetch import download_artifact, fetch_artifact, redact_url
+from gotk_artifacts.fetch import download_artifact, fetch_artifact
 from gotk_artifacts.ignore import IgnoreMatcher, source_ignore_matcher
+from gotk_artifacts.scratch import scratch_dir
+from gotk_artifacts.urls import redact_url
 
 __all__ = [
     "ArchiveBuildError",
@@ -51,6 +54,7 @@ __all__ = [
     "fetch_artifact",
     "parse_digest",
     "redact_url",
+    "scratch_dir",
     "source_ignore_matcher",
     "verify_file",
 ]

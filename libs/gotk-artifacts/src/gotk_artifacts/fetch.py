@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Final
 
 import aiohttp
-from yarl import URL
 
 from gotk_artifacts.atomic import AtomicWriter
 from gotk_artifacts.digest import Digest, parse_digest
@@ -29,12 +26,13 @@ from gotk_artifacts.errors import (
     DigestMismatch,
 )
 from gotk_artifacts.extract import ExtractLimits, SymlinkPolicy, extract_archive_async
+from gotk_artifacts.scratch import scratch_dir
+from gotk_artifacts.urls import redact_url
 
 __all__ = [
     "DEFAULT_RETRIES",
     "download_artifact",
     "fetch_artifact",
-    "redact_url",
 ]
 
 DEFAULT_RETRIES: Final = 9
@@ -43,17 +41,6 @@ _BATCH: Final = 1 << 20
 
 class _Transient(Exception):
     """An attempt failed in a way worth retrying."""
-
-
-def redact_url(url: str) -> str:
-    """The URL without user info, query or fragment, safe for messages and logs."""
-    try:
-        parsed = URL(url)
-    except (ValueError, TypeError):
-        return "<unparseable URL>"
-    if parsed.is_absolute():
-        parsed = parsed.with_user(None).with_password(None)
-    return str(parsed.with_query(None).with_fragment(None))
 
 
 async def fetch_artifact(
@@ -76,24 +63,22 @@ async def fetch_artifact(
     Symlinks are dropped by default, as Flux's fetcher does.
     """
     want = parse_digest(digest)
-    scratch = await asyncio.to_thread(_scratch_beside, dest_dir)
-    try:
+    await asyncio.to_thread(_check_destination, dest_dir)
+    # Next to `dest_dir`, so the download and the extraction share its filesystem.
+    async with scratch_dir(".fetch-", parent=dest_dir.parent) as scratch:
         archive = scratch / "artifact.tar.gz"
         await _download(
             url, want, archive, max_size, timeout, session, retries, retry_wait, durable=False
         )
         await extract_archive_async(archive, dest_dir, limits=limits, symlinks=symlinks)
-    finally:
-        await asyncio.to_thread(shutil.rmtree, scratch, True)
     return dest_dir
 
 
-def _scratch_beside(dest_dir: Path) -> Path:
-    """A temp dir next to `dest_dir` (same filesystem), once `dest_dir` is known usable."""
+def _check_destination(dest_dir: Path) -> None:
+    """Refuse a `dest_dir` that is not missing or empty; create its parent."""
     if dest_dir.exists() and (not dest_dir.is_dir() or any(dest_dir.iterdir())):
         raise ArtifactError(f"cannot extract artifact into {dest_dir}: not an empty directory")
     dest_dir.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=".fetch-", dir=dest_dir.parent))
 
 
 async def download_artifact(

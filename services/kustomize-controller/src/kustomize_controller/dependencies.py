@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from gotk_api.conditions import DEPENDENCY_NOT_READY_REASON
 from gotk_api.kustomize import Kustomization
+from gotk_api.meta import format_duration
 from gotk_api.objects import Obj
 from gotk_runtime import KubeClient, NotFound, Resource, Waiting
 
 from kustomize_controller.cel import CELEvaluationError, compile_expr
-from kustomize_controller.source import SourceArtifact, format_duration, same_revision
+from kustomize_controller.source import SourceArtifact, same_revision
 
 KUSTOMIZATIONS = Resource(
     Kustomization.GROUP, Kustomization.VERSION, "kustomizations", "Kustomization", True

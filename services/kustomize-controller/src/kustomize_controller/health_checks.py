@@ -14,13 +14,14 @@ from gotk_api.conditions import (
     SUCCEEDED_REASON,
 )
 from gotk_api.kustomize import Kustomization
+from gotk_api.meta import format_duration
 from gotk_api.objects import Obj
 from gotk_runtime import Conditions, EventRecorder, GenericError, KubeClient, patch_progress
 
 from kustomize_controller.apply import SKIPPED, ChangeSetEntry
 from kustomize_controller.health_exprs import compile_health_checks
 from kustomize_controller.inventory import ObjectRef
-from kustomize_controller.source import SourceArtifact, format_duration
+from kustomize_controller.source import SourceArtifact
 from kustomize_controller.wait import WaitError, wait_for_set
 
 

@@ -31,6 +31,7 @@ from gotk_api.conditions import (
 )
 from gotk_api.kustomize import Kustomization
 from gotk_api.kustomize_types import ResourceInventory, ResourceRef, upsert_history
+from gotk_api.meta import format_duration
 from gotk_api.objects import Obj
 from gotk_artifacts import ArtifactNotFound, fetch_artifact
 from gotk_runtime import (
@@ -57,7 +58,7 @@ from kustomize_controller.inputs import resolve_decryption_keys, resolve_variabl
 from kustomize_controller.inventory import inventory_from_objects, stale_refs
 from kustomize_controller.options import CONTROLLER_NAME, KustomizeOptions
 from kustomize_controller.prune import delete_objects
-from kustomize_controller.source import SourceArtifact, format_duration, get_source_artifact
+from kustomize_controller.source import SourceArtifact, get_source_artifact
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from gotk_api.conditions import ACCESS_DENIED_REASON, ARTIFACT_FAILED_REASON
 from gotk_api.groups import SOURCE_GROUP, SOURCE_VERSION
 from gotk_api.kustomize import Kustomization
+from gotk_api.meta import format_duration
 from gotk_api.objects import Obj
 from gotk_runtime import GenericError, KubeClient, NotFound, Resource, Stalling, Waiting
 
@@ -134,13 +135,3 @@ def _ready_or_busy(ks: Obj) -> bool:
         if condition.get("status") == "True" and condition.get("type") in ("Ready", "Reconciling"):
             return True
     return False
-
-
-def format_duration(seconds: float) -> str:
-    """Seconds as a Go duration string (30s, 1m0s), as Flux prints them in messages."""
-    whole = int(seconds)
-    if whole != seconds or whole < 60:
-        return f"{seconds:g}s"
-    minutes, secs = divmod(whole, 60)
-    hours, minutes = divmod(minutes, 60)
-    return (f"{hours}h" if hours else "") + f"{minutes}m{secs}s"

@@ -8,10 +8,9 @@ from collections.abc import Sequence
 
 from gotk_runtime import Manager, configure_logging
 
-from source_controller.artifact_server import ArtifactServer
 from source_controller.kinds import source_reconcilers, watch_chart_sources
 from source_controller.options import parse_options
-from source_controller.storage import ArtifactStorage
+from source_controller.storage import ArtifactServer, ArtifactStorage
 
 
 async def run(argv: Sequence[str] | None = None, *, handle_signals: bool = True) -> None:

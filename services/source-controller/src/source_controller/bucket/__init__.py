@@ -1,5 +1,1 @@
 """Bucket sources: an S3-compatible bucket's objects, indexed by etag, stored as an artifact."""
-
-from source_controller.bucket.reconciler import BucketReconciler
-
-__all__ = ["BucketReconciler"]

@@ -10,7 +10,6 @@ their values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -22,18 +21,22 @@ from source_controller.bucket.errors import (
     UnsupportedConfiguration,
     UnsupportedSTS,
 )
-from source_controller.git import AuthenticationFailed, ProxyConfig, proxy_from_secret
+from source_controller.credentials import (
+    GIT_PROXY_SCHEMES,
+    ProxyConfig,
+    SecretData,
+    TLSMaterial,
+    proxy_from_secret,
+    tls_from_secret,
+)
 
 __all__ = [
     "BucketConnection",
     "StaticCredentials",
-    "TLSMaterial",
     "check_supported",
     "connection_for",
     "endpoint_url",
 ]
-
-SecretData = Mapping[str, bytes]
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -43,17 +46,6 @@ class StaticCredentials:
 
     def __repr__(self) -> str:
         return "StaticCredentials(access_key, secret_key set)"
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class TLSMaterial:
-    ca: bytes = b""
-    cert: bytes = b""
-    key: bytes = b""
-
-    def __repr__(self) -> str:
-        names = [n for n in ("ca", "cert", "key") if getattr(self, n)]
-        return f"TLSMaterial({', '.join(names)} set)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +107,7 @@ def connection_for(
     timeout: float,
     secret: tuple[str, SecretData] | None = None,
     cert_secret: tuple[str, SecretData] | None = None,
-    proxy_secret: SecretData | None = None,
+    proxy_secret: tuple[str, SecretData] | None = None,
 ) -> BucketConnection:
     """The connection settings for `bucket`; Secrets are `(name, decoded data)`."""
     spec = bucket.spec
@@ -125,7 +117,7 @@ def connection_for(
         region=spec.region or None,
         credentials=_credentials(*secret) if secret else None,
         tls=_tls(*cert_secret) if cert_secret else None,
-        proxy=_proxy(proxy_secret) if proxy_secret is not None else None,
+        proxy=_proxy(*proxy_secret) if proxy_secret else None,
         timeout=timeout,
     )
 
@@ -149,22 +141,9 @@ def _credentials(name: str, data: SecretData) -> StaticCredentials | None:
 
 
 def _tls(name: str, data: SecretData) -> TLSMaterial:
-    tls = TLSMaterial(
-        ca=data.get("ca.crt", b""), cert=data.get("tls.crt", b""), key=data.get("tls.key", b"")
-    )
-    if bool(tls.cert) != bool(tls.key):
-        raise BucketAuthenticationFailed(
-            f"invalid '{name}' secret data: 'tls.crt' and 'tls.key' must be set together"
-        )
-    if not tls.ca and not tls.cert:
-        raise BucketAuthenticationFailed(
-            f"invalid '{name}' secret data: needs 'ca.crt' or 'tls.crt' and 'tls.key'"
-        )
-    return tls
+    return tls_from_secret(data, source=f"'{name}' secret data", required=True)
 
 
-def _proxy(data: SecretData) -> ProxyConfig:
-    try:
-        return proxy_from_secret(data)
-    except AuthenticationFailed as err:
-        raise BucketAuthenticationFailed(str(err)) from None
+def _proxy(name: str, data: SecretData) -> ProxyConfig:
+    # SOCKS included: Bucket accepted what git accepts when it borrowed git's parser.
+    return proxy_from_secret(data, source=f"'{name}' secret data", schemes=GIT_PROXY_SCHEMES)

@@ -12,9 +12,7 @@ import asyncio
 import contextlib
 import os
 import re
-import shutil
 import ssl
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -32,6 +30,7 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
     ReadTimeoutError,
     SSLError,
 )
+from gotk_artifacts.scratch import scratch_dir
 
 from source_controller.bucket.connection import BucketConnection
 from source_controller.bucket.errors import (
@@ -42,6 +41,7 @@ from source_controller.bucket.errors import (
     BucketUnreachable,
 )
 from source_controller.bucket.index import normalize_etag
+from source_controller.credentials import write_private
 
 __all__ = ["MAX_CONNECTIONS", "S3Bucket", "open_bucket"]
 
@@ -173,8 +173,7 @@ def _status(err: ClientError) -> int | None:
 @contextlib.asynccontextmanager
 async def open_bucket(connection: BucketConnection) -> AsyncIterator[S3Bucket]:
     """A client for `connection`; TLS material lives in a private temp dir until exit."""
-    workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="bucket-tls-"))
-    try:
+    async with scratch_dir("bucket-tls-") as workdir:
         verify, client_cert = await asyncio.to_thread(_write_tls, connection, workdir)
         config = AioConfig(
             signature_version=None if connection.credentials else UNSIGNED,
@@ -199,8 +198,6 @@ async def open_bucket(connection: BucketConnection) -> AsyncIterator[S3Bucket]:
             config=config,
         ) as client:
             yield S3Bucket(client, connection)
-    finally:
-        await asyncio.to_thread(shutil.rmtree, workdir, True)
 
 
 def _addressing_style(connection: BucketConnection) -> str:
@@ -229,17 +226,11 @@ def _write_tls(
         bundle = workdir / "ca-bundle.pem"
         system = ssl.get_default_verify_paths().cafile
         parts = [Path(system).read_bytes()] if system and os.path.isfile(system) else []
-        _write_private(bundle, b"\n".join([*parts, tls.ca]))
+        write_private(bundle, b"\n".join([*parts, tls.ca]))
         verify = str(bundle)
     client_cert = None
     if tls.cert:
-        _write_private(workdir / "tls.crt", tls.cert)
-        _write_private(workdir / "tls.key", tls.key)
+        write_private(workdir / "tls.crt", tls.cert)
+        write_private(workdir / "tls.key", tls.key)
         client_cert = (str(workdir / "tls.crt"), str(workdir / "tls.key"))
     return verify, client_cert
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)

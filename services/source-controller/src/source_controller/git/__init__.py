@@ -1,9 +1,8 @@
 """The Git layer of source-controller: credentials, ref resolution and checkout via `git`."""
 
-from source_controller.git.auth import GitAuth, ProxyConfig, auth_from_secret, proxy_from_secret
+from source_controller.git.auth import GitAuth, auth_from_secret
 from source_controller.git.checkout import Commit, Signature, checkout, remote_head
 from source_controller.git.errors import (
-    EMPTY_GIT_REPOSITORY_REASON,
     AuthenticationFailed,
     CommitNotFound,
     CredentialsRejected,
@@ -25,7 +24,6 @@ from source_controller.git.url import GitURL, parse_git_url
 
 __all__ = [
     "DEFAULT_BRANCH",
-    "EMPTY_GIT_REPOSITORY_REASON",
     "AuthenticationFailed",
     "Commit",
     "CommitNotFound",
@@ -40,7 +38,6 @@ __all__ = [
     "HostKeyVerificationFailed",
     "InvalidSemverRange",
     "NoMatchingTag",
-    "ProxyConfig",
     "RefKind",
     "RefNotFound",
     "RemoteHead",
@@ -53,6 +50,5 @@ __all__ = [
     "checkout",
     "format_revision",
     "parse_git_url",
-    "proxy_from_secret",
     "remote_head",
 ]

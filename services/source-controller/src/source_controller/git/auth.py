@@ -2,7 +2,7 @@
 
 Keys follow Flux: HTTPS `username`/`password` or `bearerToken`, `ca.crt` (or the legacy
 `caFile`), `tls.crt`/`tls.key`; SSH `identity`, `known_hosts` and an optional `password`
-for an encrypted identity. A proxy Secret has `address`, `username`, `password`.
+for an encrypted identity. The proxy comes from `credentials` (shared by every kind).
 The repr of every object here names which fields are set, never their values.
 """
 
@@ -11,12 +11,12 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from urllib.parse import quote, urlsplit, urlunsplit
 
+from source_controller.credentials import ProxyConfig
 from source_controller.git.errors import AuthenticationFailed
 from source_controller.git.url import GitURL
 
-__all__ = ["GitAuth", "ProxyConfig", "auth_from_secret", "proxy_from_secret"]
+__all__ = ["GitAuth", "auth_from_secret"]
 
 
 def _text(data: Mapping[str, bytes], key: str) -> str:
@@ -26,27 +26,6 @@ def _text(data: Mapping[str, bytes], key: str) -> str:
 def _set_fields(obj: object) -> str:
     names = [f.name for f in fields(obj) if getattr(obj, f.name)]  # type: ignore[arg-type]
     return f"{type(obj).__name__}({', '.join(names)} set)" if names else f"{type(obj).__name__}()"
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class ProxyConfig:
-    address: str
-    username: str = ""
-    password: str = ""
-
-    def __repr__(self) -> str:
-        return _set_fields(self)
-
-    def url(self) -> str:
-        """The proxy URL with credentials, for git's `http.proxy` (an env-provided value)."""
-        if not self.username:
-            return self.address
-        parts = urlsplit(self.address)
-        userinfo = quote(self.username, safe="")
-        if self.password:
-            userinfo += ":" + quote(self.password, safe="")
-        netloc = f"{userinfo}@{parts.netloc.rpartition('@')[2]}"
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -83,19 +62,6 @@ class GitAuth:
         if self.proxy is not None:
             values += [self.proxy.password, self.proxy.url()]
         return tuple(v for v in values if v)
-
-
-def proxy_from_secret(data: Mapping[str, bytes]) -> ProxyConfig:
-    """A proxy from `proxySecretRef` data; `address` is required and must be a URL."""
-    address = _text(data, "address")
-    if not address:
-        raise AuthenticationFailed("invalid proxy secret: 'address' is required")
-    parts = urlsplit(address)
-    if parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname:
-        raise AuthenticationFailed(
-            "invalid proxy secret: 'address' must be a URL such as http://proxy:3128"
-        )
-    return ProxyConfig(address, _text(data, "username"), _text(data, "password"))
 
 
 def auth_from_secret(

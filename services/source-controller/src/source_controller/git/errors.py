@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from gotk_api.conditions import (
     AUTHENTICATION_FAILED_REASON,
+    EMPTY_GIT_REPOSITORY_REASON,
     GIT_OPERATION_FAILED_REASON,
     URL_INVALID_REASON,
 )
 from gotk_runtime.errors import GotkError
 
 __all__ = [
-    "EMPTY_GIT_REPOSITORY_REASON",
     "AuthenticationFailed",
     "CommitNotFound",
     "CredentialsRejected",
@@ -36,8 +36,6 @@ __all__ = [
     "TLSVerificationFailed",
     "URLInvalid",
 ]
-
-EMPTY_GIT_REPOSITORY_REASON = "EmptyGitRepository"
 
 
 class GitError(GotkError):

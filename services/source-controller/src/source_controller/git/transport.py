@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import os
 import shlex
-import shutil
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gotk_artifacts.scratch import scratch_dir
+
+from source_controller.credentials import write_private
 from source_controller.git.auth import GitAuth
 from source_controller.git.errors import AuthenticationFailed
 from source_controller.git.url import GitURL
@@ -40,9 +41,8 @@ class GitTransport:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data if data.endswith(b"\n") else data + b"\n")
+    # ssh refuses a key or known_hosts file whose last line is not terminated.
+    write_private(path, data if data.endswith(b"\n") else data + b"\n")
 
 
 def _unencrypted_identity(identity: bytes, passphrase: str) -> bytes:
@@ -144,11 +144,8 @@ def _prepare(url: GitURL, auth: GitAuth, workdir: Path) -> dict[str, str]:
 async def git_transport(url: GitURL, auth: GitAuth | None) -> AsyncIterator[GitTransport]:
     """Create the private temp dir and env for `url`; remove the dir on exit, always."""
     auth = auth or GitAuth()
-    workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="gotk-git-"))
-    try:
+    async with scratch_dir("gotk-git-") as workdir:
         env = await asyncio.to_thread(_prepare, url, auth, workdir)
         redact = (*auth.secrets(), *((url.password,) if url.password else ()))
         has_credentials = bool(auth.authorization_header() or auth.identity or auth.client_cert)
         yield GitTransport(url, env, workdir, redact, has_credentials)
-    finally:
-        await asyncio.to_thread(shutil.rmtree, workdir, True)

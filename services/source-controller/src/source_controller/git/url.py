@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from gotk_artifacts.urls import redact_url
+
 from source_controller.git.errors import URLInvalid
 
 __all__ = ["DEFAULT_SSH_USER", "GitURL", "parse_git_url"]
@@ -39,7 +41,7 @@ def parse_git_url(raw: str) -> GitURL:
         parts = urlsplit(raw.strip())
         _ = parts.port  # raises ValueError on a non-numeric port
     except ValueError as exc:
-        raise URLInvalid(f"failed to parse url '{_scrub(raw)}': {exc}") from None
+        raise URLInvalid(f"failed to parse url '{redact_url(raw)}': {exc}") from None
     scheme = parts.scheme.lower()
     hostport = parts.netloc.rpartition("@")[2]
     display = urlunsplit((scheme, hostport, parts.path, parts.query, ""))
@@ -60,11 +62,3 @@ def parse_git_url(raw: str) -> GitURL:
         url = display
     origin = urlunsplit((scheme, hostport, "/", "", ""))
     return GitURL(scheme, url, display, origin, username, password)
-
-
-def _scrub(raw: str) -> str:
-    head, sep, tail = raw.partition("://")
-    if not sep:
-        return raw
-    netloc, slash, rest = tail.partition("/")
-    return f"{head}://{netloc.rpartition('@')[2]}{slash}{rest}"

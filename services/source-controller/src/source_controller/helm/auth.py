@@ -7,19 +7,24 @@ The repr names which parts are set, never their values.
 
 from __future__ import annotations
 
-import os
+import asyncio
 import ssl
-import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
+from gotk_api.source_helm import HelmRepository
+from gotk_runtime import KubeClient
+
+from source_controller.credentials import (
+    SecretData,
+    TLSMaterial,
+    read_secret,
+    ssl_context,
+    tls_from_secret,
+)
 from source_controller.helm.errors import RepositoryAuthFailed
 
-__all__ = ["RepositoryAuth", "repository_auth", "same_origin"]
-
-SecretData = Mapping[str, bytes]
+__all__ = ["RepositoryAuth", "repository_auth", "repository_auth_for", "same_origin"]
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -68,47 +73,14 @@ def _text(data: SecretData, key: str, field: str) -> str:
         raise RepositoryAuthFailed(f"{field}: key '{key}' is not valid UTF-8") from None
 
 
-def _tls_material(
-    secret: SecretData | None, cert_secret: SecretData | None
-) -> tuple[bytes | None, bytes | None, bytes | None]:
-    if cert_secret is not None:
-        return cert_secret.get("ca.crt"), cert_secret.get("tls.crt"), cert_secret.get("tls.key")
-    if secret is not None:
-        return secret.get("caFile"), secret.get("certFile"), secret.get("keyFile")
-    return None, None, None
-
-
-def _ssl_context(
-    ca: bytes | None, cert: bytes | None, key: bytes | None, field: str
-) -> ssl.SSLContext:
-    if bool(cert) != bool(key):
-        raise RepositoryAuthFailed(f"{field}: a client certificate needs both tls.crt and tls.key")
-    context = ssl.create_default_context()
-    try:
-        if ca:
-            context.load_verify_locations(cadata=ca.decode())
-        if cert and key:
-            # The ssl module loads a key pair only from files: keep them private and brief.
-            with tempfile.TemporaryDirectory(prefix="helm-tls-") as tmp:
-                cert_path, key_path = Path(tmp) / "tls.crt", Path(tmp) / "tls.key"
-                for path, data in ((cert_path, cert), (key_path, key)):
-                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                    with os.fdopen(fd, "wb") as fh:
-                        fh.write(data)
-                context.load_cert_chain(cert_path, key_path)
-    except (ssl.SSLError, ValueError, UnicodeDecodeError) as exc:
-        raise RepositoryAuthFailed(f"{field}: invalid TLS material: {exc}") from None
-    return context
-
-
 def repository_auth(
     secret: SecretData | None,
     cert_secret: SecretData | None = None,
     *,
     pass_credentials: bool = False,
 ) -> RepositoryAuth:
-    """Credentials from the decoded `secretRef` and `certSecretRef` data. Blocking (TLS
-    material goes through a private temp file); run it in a thread."""
+    """Credentials from the decoded `secretRef` and `certSecretRef` data (which wins over
+    the deprecated TLS keys of `secretRef`). Blocking (see ssl_context): run it in a thread."""
     username = password = ""
     if secret is not None:
         if "username" in secret:
@@ -119,9 +91,28 @@ def repository_auth(
             raise RepositoryAuthFailed(
                 "spec.secretRef: basic authentication needs both 'username' and 'password'"
             )
-    ca, cert, key = _tls_material(secret, cert_secret)
-    context = None
-    if ca or cert or key:
-        field = "spec.certSecretRef" if cert_secret is not None else "spec.secretRef"
-        context = _ssl_context(ca, cert, key, field)
+    tls, field = TLSMaterial(), "spec.certSecretRef"
+    if cert_secret is not None:
+        tls = tls_from_secret(cert_secret, source=f"{field} data")
+    elif secret is not None:
+        field = "spec.secretRef"
+        tls = tls_from_secret(secret, source=f"{field} data", legacy=True)
+    context = ssl_context(tls, source=field) if tls else None
     return RepositoryAuth(username, password, context, pass_credentials)
+
+
+async def repository_auth_for(client: KubeClient, repo: HelmRepository) -> RepositoryAuth:
+    """The credentials `repo`'s secretRef and certSecretRef hold (a HelmRepository's own,
+    or the one a HelmChart pulls from)."""
+    secret = cert_secret = None
+    if repo.spec.secret_ref is not None:
+        secret = await read_secret(
+            client, repo.namespace, repo.spec.secret_ref.name, field="spec.secretRef"
+        )
+    if repo.spec.cert_secret_ref is not None:
+        cert_secret = await read_secret(
+            client, repo.namespace, repo.spec.cert_secret_ref.name, field="spec.certSecretRef"
+        )
+    return await asyncio.to_thread(
+        repository_auth, secret, cert_secret, pass_credentials=bool(repo.spec.pass_credentials)
+    )

@@ -6,13 +6,13 @@ from __future__ import annotations
 from gotk_api.source_helm import HelmRepository
 from gotk_runtime import KubeClient
 
+from source_controller.credentials import read_secret
 from source_controller.helm.chart_archive import ChartMetadata
 from source_controller.helm.package import (
     DependencyRepository,
     normalize_repository_url,
     remote_dependency_urls,
 )
-from source_controller.secrets import read_secret
 
 __all__ = ["dependency_repositories"]
 

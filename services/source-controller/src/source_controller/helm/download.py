@@ -16,9 +16,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
 import aiohttp
+from gotk_artifacts.urls import redact_url
 
 from source_controller.helm.auth import RepositoryAuth
 from source_controller.helm.errors import (
@@ -27,7 +28,7 @@ from source_controller.helm.errors import (
     RepositoryFetchFailed,
 )
 
-__all__ = ["Downloaded", "download", "redact_url"]
+__all__ = ["Downloaded", "download"]
 
 _CHUNK: Final = 1 << 16
 _WRITE_BATCH: Final = 1 << 20
@@ -69,15 +70,6 @@ async def _get(
         response.release()
         url = urljoin(url, location)
     raise RepositoryFetchFailed(f"too many redirects fetching {redact_url(url)}")
-
-
-def redact_url(url: str) -> str:
-    """`url` without userinfo and query string (either may carry a credential)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 async def download(

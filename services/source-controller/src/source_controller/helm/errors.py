@@ -7,24 +7,22 @@ Messages name the repository URL (never its credentials), the chart and the caus
 
 from __future__ import annotations
 
-from typing import Final
-
 from gotk_api.conditions import (
     AUTHENTICATION_FAILED_REASON,
+    CHART_PACKAGE_ERROR_REASON,
+    CHART_PULL_ERROR_REASON,
+    DEPENDENCY_BUILD_ERROR_REASON,
     FAILED_REASON,
     ILLEGAL_PATH_REASON,
     INDEXATION_FAILED_REASON,
     INVALID_CHART_REFERENCE_REASON,
+    METADATA_PATCH_ERROR_REASON,
     URL_INVALID_REASON,
+    VALUES_FILES_ERROR_REASON,
 )
 from gotk_runtime.errors import GotkError
 
 __all__ = [
-    "CHART_PACKAGE_ERROR_REASON",
-    "CHART_PULL_ERROR_REASON",
-    "DEPENDENCY_BUILD_ERROR_REASON",
-    "METADATA_PATCH_ERROR_REASON",
-    "VALUES_FILES_ERROR_REASON",
     "ChartPackageError",
     "ChartPullError",
     "ChartReferenceError",
@@ -39,13 +37,6 @@ __all__ = [
     "RepositoryFetchFailed",
     "ValuesFilesError",
 ]
-
-# Flux's chart build error reasons (internal/helm/chart/errors.go).
-CHART_PULL_ERROR_REASON: Final = "ChartPullError"
-METADATA_PATCH_ERROR_REASON: Final = "MetadataPatchError"
-VALUES_FILES_ERROR_REASON: Final = "ValuesFilesError"
-DEPENDENCY_BUILD_ERROR_REASON: Final = "DependencyBuildError"
-CHART_PACKAGE_ERROR_REASON: Final = "ChartPackageError"
 
 
 class HelmError(GotkError):

@@ -15,6 +15,7 @@ from pathlib import Path
 from gotk_api.source_helm import HelmRepository
 from gotk_runtime import KubeClient
 
+from source_controller.credentials import read_secret
 from source_controller.helm.errors import (
     ChartPullError,
     ChartReferenceError,
@@ -31,7 +32,6 @@ from source_controller.oci import (
     RegistryAuthenticationFailed,
     parse_oci_url,
 )
-from source_controller.secrets import read_secret
 from source_controller.semver import InvalidConstraint, InvalidVersion, latest, parse_constraint
 from source_controller.semver import parse_version as parse_semver
 

@@ -14,6 +14,7 @@ import aiohttp
 from gotk_api.source_helm import HelmRepository
 from gotk_runtime import KubeClient
 
+from source_controller.credentials import read_secret
 from source_controller.helm.errors import (
     InvalidRepositoryURL,
     RepositoryAuthFailed,
@@ -26,7 +27,6 @@ from source_controller.oci import (
     credentials_from_dockerconfig,
     parse_oci_url,
 )
-from source_controller.secrets import read_secret
 
 __all__ = ["check_oci_repository", "oci_credentials", "oci_repository"]
 

@@ -1,4 +1,4 @@
-"""Where a chart listed in an index is downloaded from."""
+"""Where a repository's index, and a chart listed in it, are downloaded from."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ from urllib.parse import urljoin, urlsplit
 
 from source_controller.helm.errors import ChartPullError
 
-__all__ = ["resolve_chart_url"]
+__all__ = ["index_url", "resolve_chart_url"]
+
+
+def index_url(repository_url: str) -> str:
+    """`<url>/index.yaml`, keeping the query (a token some repositories need)."""
+    parts = urlsplit(repository_url)
+    return parts._replace(path=parts.path.rstrip("/") + "/index.yaml").geturl()
 
 
 def resolve_chart_url(repository_url: str, chart_url: str) -> str:

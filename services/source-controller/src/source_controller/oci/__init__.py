@@ -35,10 +35,11 @@ from source_controller.oci.manifest import (
     Descriptor,
     Index,
     Manifest,
+    select_layer,
 )
 from source_controller.oci.reference import Repository, parse_oci_url, validate_tag
 from source_controller.oci.tags import select_semver_tag
-from source_controller.oci.transport import ClientOptions, ProxySettings
+from source_controller.oci.transport import ClientOptions
 
 __all__ = [
     "DOCKER_MANIFEST",
@@ -63,7 +64,6 @@ __all__ = [
     "NoMatchingTag",
     "OCIClient",
     "OCIError",
-    "ProxySettings",
     "PullFailed",
     "RegistryAuthenticationFailed",
     "RegistryCredentials",
@@ -73,6 +73,7 @@ __all__ = [
     "UnsupportedManifest",
     "credentials_from_dockerconfig",
     "parse_oci_url",
+    "select_layer",
     "select_semver_tag",
     "validate_tag",
 ]

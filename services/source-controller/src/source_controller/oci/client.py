@@ -26,11 +26,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Self
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from gotk_artifacts.atomic import AtomicWriter
 from gotk_artifacts.digest import Digest, new_hasher
+from gotk_artifacts.urls import redact_url
 
 from source_controller.oci.auth import Challenge, RegistryCredentials, parse_challenge
 from source_controller.oci.errors import (
@@ -51,7 +52,7 @@ from source_controller.oci.manifest import (
     parse_manifest_document,
 )
 from source_controller.oci.reference import Repository, is_digest, parse_reference_digest
-from source_controller.oci.transport import ClientOptions, new_session
+from source_controller.oci.transport import ClientOptions, new_session, proxy_auth, proxy_url
 
 __all__ = ["OCIClient", "Resolved"]
 
@@ -74,11 +75,6 @@ class Resolved:
     digest: str
     manifest: Manifest
     index: Index | None = None
-
-
-def _safe_url(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -309,7 +305,7 @@ class OCIClient:
                     raise self._not_found(not_found)
                 detail = await _registry_error(response)
                 raise PullFailed(
-                    f"registry answered {method} {_safe_url(url)} for {what or 'the request'} "
+                    f"registry answered {method} {redact_url(url)} for {what or 'the request'} "
                     f"with {response.status} {response.reason}{detail}"
                 )
             yield response
@@ -336,12 +332,12 @@ class OCIClient:
                     url,
                     headers=sent,
                     allow_redirects=False,
-                    proxy=proxy.url if proxy else None,
-                    proxy_auth=proxy.auth() if proxy else None,
+                    proxy=proxy_url(proxy),
+                    proxy_auth=proxy_auth(proxy),
                 )
             except (TimeoutError, aiohttp.ClientError) as exc:
                 raise RegistryUnreachable(
-                    f"cannot reach registry '{self.repository.host}' at {_safe_url(url)}: "
+                    f"cannot reach registry '{self.repository.host}' at {redact_url(url)}: "
                     f"{_describe(exc, self.options.timeout)}"
                 ) from None
             location = response.headers.get("Location")
@@ -397,8 +393,8 @@ class OCIClient:
         proxy = self.options.proxy
         creds = self.credentials
         request: dict[str, object] = {
-            "proxy": proxy.url if proxy else None,
-            "proxy_auth": proxy.auth() if proxy else None,
+            "proxy": proxy_url(proxy),
+            "proxy_auth": proxy_auth(proxy),
         }
         try:
             if creds.identity_token:
@@ -423,13 +419,13 @@ class OCIClient:
                     raise self._denied(401)
                 if response.status >= 400:
                     raise RegistryAuthenticationFailed(
-                        f"token service {_safe_url(realm)} answered {response.status} "
+                        f"token service {redact_url(realm)} answered {response.status} "
                         f"{response.reason}"
                     )
                 body = await response.content.read(1 << 20)
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise RegistryUnreachable(
-                f"cannot reach token service {_safe_url(realm)}: "
+                f"cannot reach token service {redact_url(realm)}: "
                 f"{_describe(exc, self.options.timeout)}"
             ) from None
         try:
@@ -439,6 +435,6 @@ class OCIClient:
             token = None
         if not isinstance(token, str) or not token:
             raise RegistryAuthenticationFailed(
-                f"token service {_safe_url(realm)} answered without a token"
+                f"token service {redact_url(realm)} answered without a token"
             )
         return token

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from source_controller.oci.errors import UnsupportedManifest
+from source_controller.oci.errors import LayerOperationFailed, UnsupportedManifest
 
 __all__ = [
     "ACCEPTED_MANIFEST_TYPES",
@@ -30,6 +30,7 @@ __all__ = [
     "Index",
     "Manifest",
     "parse_manifest_document",
+    "select_layer",
 ]
 
 OCI_MANIFEST: Final = "application/vnd.oci.image.manifest.v1+json"
@@ -157,3 +158,19 @@ def parse_manifest_document(body: bytes, content_type: str, digest: str) -> Mani
             annotations=annotations,
         )
     raise UnsupportedManifest(f"manifest {digest} has unsupported media type '{media_type}'")
+
+
+def select_layer(manifest: Manifest, media_type: str | None, url: str) -> Descriptor:
+    """The layer of `media_type` (`spec.layerSelector.mediaType`), or the first one."""
+    if not manifest.layers:
+        raise LayerOperationFailed(f"artifact {manifest.digest} of '{url}' has no layers")
+    if not media_type:
+        return manifest.layers[0]
+    for layer in manifest.layers:
+        if layer.media_type == media_type:
+            return layer
+    found = ", ".join(sorted({layer.media_type for layer in manifest.layers}))
+    raise LayerOperationFailed(
+        f"no layer with media type '{media_type}' (spec.layerSelector.mediaType) in artifact "
+        f"{manifest.digest} of '{url}'; its layers are: {found}"
+    )

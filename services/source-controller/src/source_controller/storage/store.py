@@ -25,6 +25,7 @@ from typing import Final
 from gotk_api.conditions import (
     ARCHIVE_OPERATION_FAILED_REASON,
     DIRECTORY_CREATION_FAILED_REASON,
+    GARBAGE_COLLECTION_FAILED_REASON,
     INVALID_PATH_REASON,
     STAT_OPERATION_FAILED_REASON,
     SYMLINK_UPDATE_FAILED_REASON,
@@ -36,16 +37,14 @@ from gotk_artifacts.digest import verify_file
 from gotk_artifacts.errors import ArtifactError
 from gotk_runtime.errors import GotkError
 
-from source_controller.storage_gc import collect_garbage
+from source_controller.storage.gc import collect_garbage
 
 __all__ = [
-    "GARBAGE_COLLECTION_FAILED_REASON",
     "ArtifactStorage",
     "StorageError",
     "StoredArtifact",
 ]
 
-GARBAGE_COLLECTION_FAILED_REASON: Final = "GarbageCollectionFailed"
 GC_TIMEOUT: Final = 5.0  # seconds, as Flux
 _SEGMENT_RE: Final = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _COPY_CHUNK: Final = 1 << 20
@@ -270,7 +269,7 @@ class ArtifactStorage:
     async def garbage_collect(
         self, kind: str, namespace: str, name: str, *, current: str | None
     ) -> list[str]:
-        """Delete old artifacts of one object (see storage_gc); return the deleted paths.
+        """Delete old artifacts of one object (see storage.gc); return the deleted paths.
 
         `current` is the storage path (or file name) of the artifact in status.
         """

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from gotk_api.conditions import ILLEGAL_PATH_REASON, INCLUDE_UNAVAILABLE
+from gotk_api.conditions import (
+    ILLEGAL_PATH_REASON,
+    INCLUDE_UNAVAILABLE,
+    NO_ARTIFACT_REASON,
+    NOT_FOUND_REASON,
+)
 from gotk_api.objects import Obj
 from gotk_api.source_git import GitRepository
 from gotk_artifacts.errors import ArtifactError
 from gotk_artifacts.extract import UNLIMITED, extract_archive
+from gotk_artifacts.scratch import scratch_dir
 from gotk_runtime import Conditions, GenericError, KubeClient, NotFound, Waiting
 
 from source_controller.storage import ArtifactStorage
 
-NOT_FOUND_REASON = "NotFound"
-NO_ARTIFACT_REASON = "NoArtifact"
 _INCLUDE_RETRY = 30.0
 
 
@@ -73,22 +76,23 @@ async def resolve_includes(
     return resolved
 
 
-def _copy_include(storage: ArtifactStorage, include: ResolvedInclude, root: Path) -> None:
+def _copy_include(
+    storage: ArtifactStorage, include: ResolvedInclude, root: Path, scratch: Path
+) -> None:
     archive = storage.local_path(include.artifact["path"])
-    with tempfile.TemporaryDirectory(prefix="include-", dir=root.parent) as scratch:
-        extracted = Path(scratch) / "tree"
-        extract_archive(archive, extracted, limits=UNLIMITED)
-        source = (extracted / include.from_path).resolve()
-        if not source.is_relative_to(extracted.resolve()) or not source.is_dir():
-            raise GenericError(
-                f"include '{include.name}': fromPath '{include.from_path}' is not a directory "
-                "in its artifact",
-                reason=ILLEGAL_PATH_REASON,
-            )
-        target = root / include.to_path
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(source, target, symlinks=False)
+    extracted = scratch / "tree"
+    extract_archive(archive, extracted, limits=UNLIMITED)
+    source = (extracted / include.from_path).resolve()
+    if not source.is_relative_to(extracted.resolve()) or not source.is_dir():
+        raise GenericError(
+            f"include '{include.name}': fromPath '{include.from_path}' is not a directory "
+            "in its artifact",
+            reason=ILLEGAL_PATH_REASON,
+        )
+    target = root / include.to_path
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target, symlinks=False)
 
 
 async def copy_includes(
@@ -97,6 +101,7 @@ async def copy_includes(
     """Copy each include's `fromPath` into `root/toPath`, replacing what the clone had there."""
     for include in includes:
         try:
-            await asyncio.to_thread(_copy_include, storage, include, root)
+            async with scratch_dir("include-", parent=root.parent) as scratch:
+                await asyncio.to_thread(_copy_include, storage, include, root, scratch)
         except ArtifactError as err:
             raise GenericError(f"include '{include.name}': {err}", reason=err.reason) from err

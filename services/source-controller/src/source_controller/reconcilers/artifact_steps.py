@@ -1,8 +1,10 @@
-"""Sub-steps every source kind shares: checking storage and recording a stored artifact.
+"""What every source kind's steps share: the storage step, and noting and recording revisions.
 
 Flux's source reconcilers all start with `reconcileStorage` (garbage-collect, drop an
 artifact from status that has disappeared from storage or no longer matches its digest)
-and end by recording the artifact and the ArtifactInStorage condition.
+and end by recording the artifact and the ArtifactInStorage condition. Failures of the
+fetch and store steps are recorded on FetchFailed / StorageOperationFailed by
+`steps.records`.
 """
 
 from __future__ import annotations
@@ -12,20 +14,19 @@ import logging
 from gotk_api.conditions import (
     ARTIFACT_IN_STORAGE,
     ARTIFACT_OUTDATED,
-    FETCH_FAILED,
     NEW_REVISION_REASON,
     PROGRESSING_REASON,
     READY,
     STORAGE_OPERATION_FAILED,
     SUCCEEDED_REASON,
 )
-from gotk_api.errors import GotkError
 from gotk_api.meta import Artifact
 from gotk_api.objects import Obj
 from gotk_artifacts.errors import ArtifactError
 from gotk_runtime import Conditions
 
-from source_controller.storage import ArtifactStorage, StorageError
+from source_controller.reconcilers.steps import SourceContext
+from source_controller.storage import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,9 @@ def current_artifact(obj: Obj) -> Obj | None:
     return artifact
 
 
-async def reconcile_storage(storage: ArtifactStorage, obj: Obj) -> None:
+async def reconcile_storage(ctx: SourceContext) -> None:
     """Garbage-collect old artifacts and forget one that is gone from storage or corrupt."""
+    obj, storage = ctx.obj, ctx.storage
     meta, conditions = obj["metadata"], Conditions(obj)
     artifact = current_artifact(obj)
     try:
@@ -103,16 +105,3 @@ def record_artifact(obj: Obj, artifact: Artifact) -> None:
     conditions.mark_true(
         ARTIFACT_IN_STORAGE, SUCCEEDED_REASON, f"stored artifact for revision '{artifact.revision}'"
     )
-
-
-def storage_failure(obj: Obj, err: StorageError | ArtifactError) -> GotkError:
-    """Record StorageOperationFailed for `err`; the step raises `err` itself."""
-    Conditions(obj).mark_true(STORAGE_OPERATION_FAILED, err.reason, str(err))
-    return err
-
-
-def fetch_failed(obj: Obj, err: GotkError) -> GotkError:
-    """Record FetchFailed for `err`; the step raises `err` itself (its reason and
-    `stalling` decide the outcome in the runtime)."""
-    Conditions(obj).mark_true(FETCH_FAILED, err.reason, str(err))
-    return err
