@@ -51,10 +51,12 @@ async def test_documented_manifest_is_accepted_and_parses_back(
 
 
 def _manifest(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    # Labelled so the session's running source-controller leaves these objects alone: the
+    # tests read back exactly what the API server stored.
     return {
         "apiVersion": "source.toolkit.fluxcd.io/v1",
         "kind": kind,
-        "metadata": {"name": name},
+        "metadata": {"name": name, "labels": {"gotk.test/leader": "api"}},
         "spec": spec,
     }
 
