@@ -10,7 +10,6 @@ from kustomize_controller.apply_plan import (
     apply_stages,
     is_apply_excluded,
     is_create_only,
-    is_decryption_disabled,
     is_force_enabled,
     is_prunable,
     is_reconcile_disabled,
@@ -134,12 +133,6 @@ def test_predicates_read_labels_as_well_as_annotations() -> None:
     assert is_apply_excluded(disabled)
     assert is_force_enabled(forced)
     assert not is_force_enabled(merged)
-
-
-def test_decrypt_disabled_annotation() -> None:
-    off = obj("v1", "Secret", annotations={"kustomize.toolkit.fluxcd.io/decrypt": "Disabled"})
-    assert is_decryption_disabled(off)
-    assert not is_decryption_disabled(obj("v1", "Secret"))
 
 
 OWNER = {

@@ -16,18 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gotk_api.conditions import RECONCILIATION_FAILED_REASON
-from gotk_api.objects import Obj
+from gotk_api.objects import Obj, describe
 from gotk_runtime import GenericError, KubeClient, KubeError, NoKindMatch, NotFound, Resource
 
 from kustomize_controller.apply_plan import (
     apply_stages,
-    describe,
     is_apply_excluded,
     is_create_only,
-    is_decryption_disabled,
     is_force_enabled,
 )
-from kustomize_controller.build import is_encrypted_secret
+from kustomize_controller.build import is_decryption_disabled, is_encrypted_secret
 from kustomize_controller.field_managers import clean_up, flux_cleanup
 from kustomize_controller.inventory import ObjectRef
 from kustomize_controller.wait import WaitError, wait_for_set

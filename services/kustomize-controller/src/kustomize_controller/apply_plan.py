@@ -16,7 +16,6 @@ RECONCILE_KEY = f"{GROUP}/reconcile"
 SSA_KEY = f"{GROUP}/ssa"
 PRUNE_KEY = f"{GROUP}/prune"
 FORCE_KEY = f"{GROUP}/force"
-DECRYPT_KEY = f"{GROUP}/decrypt"
 OWNER_NAME_LABEL = f"{GROUP}/name"
 OWNER_NAMESPACE_LABEL = f"{GROUP}/namespace"
 
@@ -71,14 +70,6 @@ def _group(obj: Mapping[str, Any]) -> str:
 
 def _metadata(obj: Mapping[str, Any], field_name: str) -> Mapping[str, str]:
     return (obj.get("metadata") or {}).get(field_name) or {}
-
-
-def describe(obj: Mapping[str, Any]) -> str:
-    """`Kind/namespace/name` (or `Kind/name`), for messages."""
-    metadata = obj.get("metadata") or {}
-    namespace, name = metadata.get("namespace"), metadata.get("name", "")
-    kind = obj.get("kind", "")
-    return f"{kind}/{namespace}/{name}" if namespace else f"{kind}/{name}"
 
 
 def sort_key(obj: Mapping[str, Any]) -> tuple[int, str, str, str, str]:
@@ -204,11 +195,6 @@ def is_force_enabled(obj: Mapping[str, Any]) -> bool:
 def skips_field_cleanup(obj: Mapping[str, Any]) -> bool:
     """`ssa: Merge`: other managers' fields are kept (no takeover from kubectl & co)."""
     return ssa_policy(obj) is SSAPolicy.MERGE
-
-
-def is_decryption_disabled(obj: Mapping[str, Any]) -> bool:
-    """`decrypt: disabled` annotation (case-insensitive, as Flux)."""
-    return str(_metadata(obj, "annotations").get(DECRYPT_KEY, "")).casefold() == "disabled"
 
 
 def is_prunable(obj: Mapping[str, Any], owner_name: str, owner_namespace: str) -> bool:
