@@ -9,8 +9,8 @@ from gotk_api.conditions import DEPENDENCY_NOT_READY_REASON
 from gotk_api.kustomize import Kustomization
 from gotk_api.objects import Obj
 from gotk_runtime import KubeClient, NotFound, Resource, Waiting
+from gotk_ssa import CELEvaluationError, compile_expr
 
-from kustomize_controller.cel import CELEvaluationError, compile_expr
 from kustomize_controller.source import SourceArtifact, format_duration, same_revision
 
 KUSTOMIZATIONS = Resource(

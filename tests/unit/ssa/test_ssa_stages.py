@@ -1,24 +1,11 @@
-"""Apply stages, apply order and the per-object annotations of kustomize-controller."""
+"""Apply stages and apply order, as Flux's ssa.ReconcileOrder and ApplyAllStaged."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from kustomize_controller.apply_plan import (
-    SSAPolicy,
-    apply_stages,
-    is_apply_excluded,
-    is_create_only,
-    is_force_enabled,
-    is_prunable,
-    is_reconcile_disabled,
-    set_common_metadata,
-    set_owner_labels,
-    skips_field_cleanup,
-    sort_objects,
-    ssa_policy,
-)
+from gotk_ssa.stages import apply_stages, sort_objects
 
 
 def obj(
@@ -100,68 +87,3 @@ def test_sort_follows_flux_reconcile_order_then_group_kind_namespace_name() -> N
         ("Widget", "b"),
         ("ValidatingWebhookConfiguration", "x"),
     ]
-
-
-SSA = "kustomize.toolkit.fluxcd.io/ssa"
-
-
-@pytest.mark.parametrize(
-    ("value", "policy"),
-    [
-        ("Override", SSAPolicy.OVERRIDE),
-        ("merge", SSAPolicy.MERGE),
-        ("IfNotPresent", SSAPolicy.IF_NOT_PRESENT),
-        ("ignore", SSAPolicy.IGNORE),
-        ("bogus", SSAPolicy.OVERRIDE),
-    ],
-)
-def test_ssa_annotation_is_case_insensitive(value: str, policy: SSAPolicy) -> None:
-    assert ssa_policy(obj("v1", "ConfigMap", annotations={SSA: value})) is policy
-
-
-def test_predicates_read_labels_as_well_as_annotations() -> None:
-    ignored = obj("v1", "ConfigMap", labels={SSA: "Ignore"})
-    create_only = obj("v1", "ConfigMap", annotations={SSA: "IfNotPresent"})
-    merged = obj("v1", "ConfigMap", annotations={SSA: "Merge"})
-    disabled = obj("v1", "ConfigMap", labels={"kustomize.toolkit.fluxcd.io/reconcile": "Disabled"})
-    forced = obj("v1", "ConfigMap", annotations={"kustomize.toolkit.fluxcd.io/force": "enabled"})
-    assert is_apply_excluded(ignored)
-    assert not is_apply_excluded(create_only)
-    assert is_create_only(create_only)
-    assert skips_field_cleanup(merged)
-    assert is_reconcile_disabled(disabled)
-    assert is_apply_excluded(disabled)
-    assert is_force_enabled(forced)
-    assert not is_force_enabled(merged)
-
-
-OWNER = {
-    "kustomize.toolkit.fluxcd.io/name": "apps",
-    "kustomize.toolkit.fluxcd.io/namespace": "flux",
-}
-
-
-@pytest.mark.parametrize(
-    ("labels", "annotations", "prunable"),
-    [
-        (OWNER, {}, True),
-        ({}, {}, False),
-        ({**OWNER, "kustomize.toolkit.fluxcd.io/name": "other"}, {}, False),
-        (OWNER, {"kustomize.toolkit.fluxcd.io/prune": "disabled"}, False),
-        (OWNER, {"kustomize.toolkit.fluxcd.io/reconcile": "disabled"}, False),
-    ],
-)
-def test_prune_needs_owner_labels_and_no_opt_out(
-    labels: dict[str, str], annotations: dict[str, str], prunable: bool
-) -> None:
-    live = obj("v1", "ConfigMap", labels=labels, annotations=annotations)
-    assert is_prunable(live, "apps", "flux") is prunable
-
-
-def test_common_metadata_and_owner_labels_override_existing_keys() -> None:
-    objects = [obj("v1", "ConfigMap", labels={"team": "old", "keep": "1"})]
-    set_common_metadata(objects, labels={"team": "new"}, annotations={"note": "x"})
-    set_owner_labels(objects, "apps", "flux")
-    metadata = objects[0]["metadata"]
-    assert metadata["labels"] == {"team": "new", "keep": "1", **OWNER}
-    assert metadata["annotations"] == {"note": "x"}
