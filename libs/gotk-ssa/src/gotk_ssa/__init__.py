@@ -6,11 +6,13 @@ applies with ``ResourceApplier.apply_all_staged`` and gets a change set; it reco
 result as an inventory (``inventory_from_objects``), prunes what left it
 (``stale_refs`` → ``delete_objects`` with ``DeleteOptions``), and waits for health
 (``wait_for_set``, kstatus, optionally decided by CEL ``compile_health_checks``).
+``diff`` dry-runs one object without changing anything.
 """
 
 from gotk_ssa.apply import ResourceApplier
 from gotk_ssa.cel import compile_expr
 from gotk_ssa.changeset import Action, ChangeSetEntry
+from gotk_ssa.drift import Diff, diff
 from gotk_ssa.errors import (
     ApplyError,
     CELEvaluationError,
@@ -36,6 +38,7 @@ __all__ = [
     "ChangeSetEntry",
     "CleanupOptions",
     "DeleteOptions",
+    "Diff",
     "FieldManager",
     "InvalidCELExpression",
     "InventoryError",
@@ -51,6 +54,7 @@ __all__ = [
     "compile_health_checks",
     "compute_status",
     "delete_objects",
+    "diff",
     "inventory_from_objects",
     "list_refs",
     "set_common_metadata",

@@ -1,5 +1,9 @@
 """What applying an object would change: its live copy, a server-side dry-run apply, and the
-drift between the two (fluxcd/pkg ssa's ``hasDrifted``)."""
+drift between the two (fluxcd/pkg ssa's ``Diff`` and ``hasDrifted``).
+
+The apply step plans with the same pieces; :func:`diff` alone changes nothing in the
+cluster, so a CLI can show what a reconcile would do.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from dataclasses import dataclass
 from gotk_api.objects import Obj, describe
 from gotk_runtime import KubeClient, KubeError, NoKindMatch, NotFound, Resource
 
+from gotk_ssa.changeset import Action, ChangeSetEntry
 from gotk_ssa.errors import ApplyError
 from gotk_ssa.inventory import ObjectRef
 from gotk_ssa.metadata import any_in_metadata
@@ -24,6 +29,36 @@ class Target:
     resource: Resource
     obj: Obj
     ref: ObjectRef
+
+
+@dataclass(frozen=True, slots=True)
+class Diff:
+    """One object's change-set entry; for a created or configured object, the dry-run result
+    (``merged``) and, when it exists, the live object it would replace."""
+
+    entry: ChangeSetEntry
+    live: Obj | None = None
+    merged: Obj | None = None
+
+
+async def diff(client: KubeClient, desired: Obj, options: ApplyOptions) -> Diff:
+    """Dry-run ``desired`` as ``options.field_manager`` and compare it with the live object.
+
+    Raises ``ApplyError`` naming the object when the API server refuses the dry-run.
+    """
+    target = await resolve(client, desired)
+    live = await get_live(client, target)
+    if is_skipped(target.obj, live, options):
+        return Diff(ChangeSetEntry(target.ref, Action.SKIPPED))
+    try:
+        merged = await dry_run(client, target, options.field_manager)
+    except KubeError as err:
+        raise dry_run_failed(target.ref, err) from None
+    if live is None:
+        return Diff(ChangeSetEntry(target.ref, Action.CREATED), merged=merged)
+    if has_drifted(live, merged):
+        return Diff(ChangeSetEntry(target.ref, Action.CONFIGURED), live=live, merged=merged)
+    return Diff(ChangeSetEntry(target.ref, Action.UNCHANGED))
 
 
 async def resolve(client: KubeClient, desired: Obj) -> Target:
