@@ -15,6 +15,7 @@ from kustomize_controller.build import (
     DecryptionKeys,
     SopsDecryptor,
     build_kustomization,
+    is_decryption_disabled,
     is_encrypted_secret,
 )
 from kustomize_controller.build.sops_formats import Format, SopsYamlLoader
@@ -308,3 +309,15 @@ async def test_generator_source_outside_the_root_is_refused(
     )
     with pytest.raises(DecryptionError, match="points outside the artifact"):
         await build_kustomization(root, spec(), decryption_keys=age_keys(age_key))
+
+
+def test_decrypt_disabled_annotation() -> None:
+    def secret(annotations: dict[str, str] | None = None) -> dict[str, Any]:
+        metadata: dict[str, Any] = {"name": "x"}
+        if annotations:
+            metadata["annotations"] = annotations
+        return {"apiVersion": "v1", "kind": "Secret", "metadata": metadata}
+
+    off = secret({"kustomize.toolkit.fluxcd.io/decrypt": "Disabled"})
+    assert is_decryption_disabled(off)
+    assert not is_decryption_disabled(secret())

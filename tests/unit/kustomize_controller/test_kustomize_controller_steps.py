@@ -1,6 +1,5 @@
-"""Pure parts of the Kustomization reconciler's steps: flags, access control, drift and
-immutable-error detection, health-check targets, kubeconfig sanitising, deletion policy and
-the source-revision watch."""
+"""Pure parts of the Kustomization reconciler's steps: flags, access control, health-check
+targets, kubeconfig sanitising, deletion policy and the source-revision watch."""
 
 from __future__ import annotations
 
@@ -11,19 +10,12 @@ from gotk_api.kustomize import Kustomization
 from gotk_api.meta import format_duration
 from gotk_api.objects import Obj
 from gotk_artifacts.revision import brings_new_artifact
-from gotk_runtime import Invalid, Stalling
+from gotk_runtime import Stalling
 from gotk_runtime.referrers import ReferrerIndex
-from kustomize_controller.apply import (
-    CREATED,
-    SKIPPED,
-    ChangeSetEntry,
-    has_drifted,
-    is_immutable_error,
-)
+from gotk_ssa import Action, ChangeSetEntry, ObjectRef
 from kustomize_controller.finalize import should_delete_resources
 from kustomize_controller.health_checks import health_check_refs
 from kustomize_controller.impersonation import sanitize_kubeconfig, service_account_user
-from kustomize_controller.inventory import ObjectRef
 from kustomize_controller.options import parse_options
 from kustomize_controller.source import (
     get_source_artifact,
@@ -83,63 +75,14 @@ async def test_cross_namespace_source_is_access_denied_when_locked_down() -> Non
     assert "GitRepository/flux-system/repo" in str(caught.value)
 
 
-@pytest.mark.parametrize(
-    ("existing", "dry_run", "drifted"),
-    [
-        (
-            {"metadata": {"resourceVersion": "1"}, "data": {"a": "1"}},
-            {"metadata": {"resourceVersion": "1", "managedFields": []}, "data": {"a": "1"}},
-            False,
-        ),
-        (
-            {"metadata": {"resourceVersion": "1"}, "data": {"a": "1"}},
-            {"metadata": {"resourceVersion": "1"}, "data": {"a": "2"}},
-            True,
-        ),
-        (
-            {"metadata": {"resourceVersion": "1", "labels": {"x": "1"}}},
-            {"metadata": {"resourceVersion": "1", "labels": {"x": "2"}}},
-            True,
-        ),
-        (
-            {"metadata": {"resourceVersion": "1"}, "status": {"phase": "A"}},
-            {"metadata": {"resourceVersion": "1"}, "status": {"phase": "B"}},
-            False,
-        ),
-        ({"metadata": {}}, {"metadata": {}}, True),
-    ],
-)
-def test_drift_compares_labels_annotations_and_body_but_not_status(
-    existing: Obj, dry_run: Obj, drifted: bool
-) -> None:
-    assert has_drifted(existing, dry_run) is drifted
-
-
-@pytest.mark.parametrize(
-    ("status", "message", "immutable"),
-    [
-        (
-            422,
-            'Secret "s" is invalid: data: Forbidden: field is immutable when `immutable` is set',
-            True,
-        ),
-        (422, "spec.selector: Invalid value: ...: field is immutable", True),
-        (422, "spec.ports[0].port: Invalid value: 99999", False),
-        (403, "field is immutable", False),
-    ],
-)
-def test_immutable_errors_are_recognised(status: int, message: str, immutable: bool) -> None:
-    assert is_immutable_error(Invalid(message, status=status)) is immutable
-
-
 def test_health_checks_target_applied_objects_with_wait_but_never_the_kustomization() -> None:
     cm = ObjectRef("apps", "cm", "", "ConfigMap", "v1")
     me = ObjectRef("apps", "app", "kustomize.toolkit.fluxcd.io", "Kustomization", "v1")
     skipped = ObjectRef("apps", "s", "", "Secret", "v1")
     changes = [
-        ChangeSetEntry(cm, CREATED),
-        ChangeSetEntry(me, CREATED),
-        ChangeSetEntry(skipped, SKIPPED),
+        ChangeSetEntry(cm, Action.CREATED),
+        ChangeSetEntry(me, Action.CREATED),
+        ChangeSetEntry(skipped, Action.SKIPPED),
     ]
     assert health_check_refs(_ks(wait=True), changes) == [cm]
     listed = _ks(healthChecks=[{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}])

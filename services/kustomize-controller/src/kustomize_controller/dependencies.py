@@ -10,8 +10,8 @@ from gotk_api.kustomize import Kustomization
 from gotk_api.meta import format_duration
 from gotk_api.objects import Obj
 from gotk_runtime import KubeClient, NotFound, Resource, Waiting
+from gotk_ssa import CELEvaluationError, compile_expr
 
-from kustomize_controller.cel import CELEvaluationError, compile_expr
 from kustomize_controller.source import SourceArtifact, same_revision
 
 KUSTOMIZATIONS = Resource(

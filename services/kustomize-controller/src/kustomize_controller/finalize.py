@@ -14,11 +14,10 @@ import logging
 from gotk_api.kustomize import Kustomization
 from gotk_api.objects import Obj
 from gotk_runtime import EventRecorder, KubeClient, KubeError, NotFound, Resource
+from gotk_ssa import Action, ObjectRef, PruneError, delete_objects, list_refs
 
-from kustomize_controller.apply import SKIPPED
+from kustomize_controller.apply_options import delete_options
 from kustomize_controller.impersonation import apply_client, service_account_name
-from kustomize_controller.inventory import ObjectRef, list_refs
-from kustomize_controller.prune import PruneError, delete_objects
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +59,13 @@ async def finalize_kustomization(
     async with apply_client(
         controller_client, ks, default_service_account=default_service_account
     ) as client:
-        result = await delete_objects(client, refs, ks.name, ks.namespace)
+        result = await delete_objects(client, refs, delete_options(ks))
         if result.errors:
             await events.warning(
                 obj, "PruneFailed", "pruning for deleted resource failed", revision=revision
             )
             raise PruneError(f"delete failed, errors: {'; '.join(result.errors)}")
-        deleted = [e for e in result.changes if e.action != SKIPPED]
+        deleted = [e for e in result.changes if e.action != Action.SKIPPED]
         if deleted:
             await events.normal(
                 obj, "Progressing", "\n".join(str(e) for e in deleted), revision=revision

@@ -17,12 +17,16 @@ from gotk_api.kustomize import Kustomization
 from gotk_api.meta import format_duration
 from gotk_api.objects import Obj
 from gotk_runtime import Conditions, EventRecorder, GenericError, KubeClient, patch_progress
+from gotk_ssa import (
+    Action,
+    ChangeSetEntry,
+    ObjectRef,
+    WaitError,
+    compile_health_checks,
+    wait_for_set,
+)
 
-from kustomize_controller.apply import SKIPPED, ChangeSetEntry
-from kustomize_controller.health_exprs import compile_health_checks
-from kustomize_controller.inventory import ObjectRef
 from kustomize_controller.source import SourceArtifact
-from kustomize_controller.wait import WaitError, wait_for_set
 
 
 class HealthCheckFailed(GenericError):
@@ -33,7 +37,7 @@ def health_check_refs(ks: Kustomization, changes: Sequence[ChangeSetEntry]) -> l
     """What to wait for: every applied object with `wait`, else `healthChecks`; never the
     Kustomization itself (it would wait on its own readiness forever)."""
     if ks.spec.wait:
-        refs = [e.ref for e in changes if e.action != SKIPPED]
+        refs = [e.ref for e in changes if e.action != Action.SKIPPED]
     else:
         refs = []
         for check in ks.spec.health_checks or ():

@@ -30,7 +30,7 @@ from gotk_api.conditions import (
     RECONCILIATION_SUCCEEDED_REASON,
 )
 from gotk_api.kustomize import Kustomization
-from gotk_api.kustomize_types import ResourceInventory, ResourceRef, upsert_history
+from gotk_api.kustomize_types import ResourceInventory, upsert_history
 from gotk_api.meta import format_duration
 from gotk_api.objects import Obj
 from gotk_artifacts import ArtifactNotFound, fetch_artifact
@@ -45,19 +45,31 @@ from gotk_runtime import (
     note_attempt,
     patch_progress,
 )
+from gotk_ssa import (
+    Action,
+    ChangeSetEntry,
+    ResourceApplier,
+    add_refs,
+    compile_health_checks,
+    delete_objects,
+    inventory_from_objects,
+    set_common_metadata,
+    stale_refs,
+)
 
-from kustomize_controller.apply import CONFIGURED, CREATED, SKIPPED, ChangeSetEntry, ResourceApplier
-from kustomize_controller.apply_plan import set_common_metadata, set_owner_labels
+from kustomize_controller.apply_options import (
+    apply_options,
+    delete_options,
+    refuse_encrypted_secrets,
+    set_owner_labels,
+)
 from kustomize_controller.build import build_kustomization, resolve_build_dir
 from kustomize_controller.dependencies import check_dependencies
 from kustomize_controller.finalize import finalize_kustomization
 from kustomize_controller.health_checks import run_health_checks
-from kustomize_controller.health_exprs import compile_health_checks
 from kustomize_controller.impersonation import apply_client
 from kustomize_controller.inputs import resolve_decryption_keys, resolve_variables
-from kustomize_controller.inventory import inventory_from_objects, stale_refs
 from kustomize_controller.options import CONTROLLER_NAME, KustomizeOptions
-from kustomize_controller.prune import delete_objects
 from kustomize_controller.source import SourceArtifact, get_source_artifact
 
 log = logging.getLogger(__name__)
@@ -173,7 +185,7 @@ class KustomizationReconciler(Reconciler):
                     artifact,
                     self.events,
                     is_new_revision=status.get("lastAppliedRevision") != revision,
-                    drifted=any(e.action in (CREATED, CONFIGURED) for e in changes),
+                    drifted=any(e.action.changed for e in changes),
                     interval=self.health_poll_interval,
                 )
         except GotkError as err:
@@ -226,13 +238,10 @@ class KustomizationReconciler(Reconciler):
         artifact: SourceArtifact,
         objects: list[Obj],
     ) -> list[ChangeSetEntry]:
-        applier = ResourceApplier(
-            client, force=ks.spec.force, override_managers=self.options.override_managers
-        )
-        changes = await applier.apply_all_staged(
-            objects, decryption_configured=ks.spec.decryption is not None
-        )
-        changed = [str(e) for e in changes if e.action in (CREATED, CONFIGURED)]
+        refuse_encrypted_secrets(objects, ks)
+        options = apply_options(ks, CONTROLLER_NAME, self.options.override_managers)
+        changes = await ResourceApplier(client, options).apply_all_staged(objects)
+        changed = [str(e) for e in changes if e.action.changed]
         if changed:
             log.info("server-side apply completed: %s", ", ".join(changed))
             await self._event(obj, "Normal", "\n".join(changed), artifact)
@@ -250,17 +259,13 @@ class KustomizationReconciler(Reconciler):
         stale = stale_refs(old, new)
         if not stale:
             return
-        result = await delete_objects(client, stale, ks.name, ks.namespace)
+        result = await delete_objects(client, stale, delete_options(ks))
         if result.survivors:
             # Objects whose deletion failed stay tracked, so the next reconcile retries them.
-            known = {e.id for e in new.entries}
-            extra = [
-                ResourceRef(id=r.id, v=r.version) for r in result.survivors if r.id not in known
-            ]
-            merged = ResourceInventory(entries=[*new.entries, *extra])
-            obj["status"]["inventory"] = merged.model_dump(mode="json")
+            tracked = add_refs(new, result.survivors)
+            obj["status"]["inventory"] = tracked.model_dump(mode="json")
         if result.changes:
-            lines = "\n".join(str(e) for e in result.changes if e.action != SKIPPED)
+            lines = "\n".join(str(e) for e in result.changes if e.action != Action.SKIPPED)
             if lines:
                 log.info("garbage collection completed: %s", lines.replace("\n", ", "))
                 await self._event(obj, "Normal", lines, artifact)

@@ -15,7 +15,11 @@ from kustomize_controller.build.generator import (
 )
 from kustomize_controller.build.kustomize import kustomize_build, parse_manifests
 from kustomize_controller.build.pipeline import build_kustomization
-from kustomize_controller.build.sops import SopsDecryptor, is_encrypted_secret
+from kustomize_controller.build.sops import (
+    SopsDecryptor,
+    is_decryption_disabled,
+    is_encrypted_secret,
+)
 from kustomize_controller.build.sops_keys import DecryptionKeys
 from kustomize_controller.build.substitute import (
     VariableSource,
@@ -38,6 +42,7 @@ __all__ = [
     "decode_secret_data",
     "find_tool",
     "generate_kustomization",
+    "is_decryption_disabled",
     "is_encrypted_secret",
     "kustomize_build",
     "parse_manifests",

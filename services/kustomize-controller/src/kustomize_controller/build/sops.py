@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from gotk_api.objects import describe
 from gotk_artifacts.yaml_guard import load_all_yaml, load_yaml
 
-from kustomize_controller.apply_plan import describe, is_decryption_disabled
 from kustomize_controller.build import sops_formats
 from kustomize_controller.build.errors import DecryptionError
 from kustomize_controller.build.generator import is_remote_reference, walk_kustomizations
@@ -31,6 +31,7 @@ from kustomize_controller.build.sops_formats import Format
 from kustomize_controller.build.sops_keys import DecryptionKeys, KeyRing
 from kustomize_controller.build.sops_tree import TreeRules, decrypt_tree, verify_mac
 
+DECRYPT_KEY = "kustomize.toolkit.fluxcd.io/decrypt"
 MAX_ENCRYPTED_FILE_SIZE = 5 << 20
 _MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -44,6 +45,12 @@ def is_sops_encrypted(obj: Mapping[str, Any]) -> bool:
 def is_encrypted_secret(obj: Mapping[str, Any]) -> bool:
     """A v1 Secret still carrying SOPS metadata: applying it needs decryption configured."""
     return obj.get("kind") == "Secret" and obj.get("apiVersion") == "v1" and "sops" in obj
+
+
+def is_decryption_disabled(obj: Mapping[str, Any]) -> bool:
+    """`decrypt: disabled` annotation (case-insensitive, as Flux)."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return str(annotations.get(DECRYPT_KEY, "")).casefold() == "disabled"
 
 
 class SopsDecryptor:

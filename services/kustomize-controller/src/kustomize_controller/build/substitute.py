@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import yaml
+from gotk_api.objects import describe
 from gotk_artifacts.yaml_guard import load_yaml
 
-from kustomize_controller.apply_plan import describe
 from kustomize_controller.build.envsubst import EnvsubstError, VariableNotSetError, expand
 from kustomize_controller.build.errors import SubstitutionError
 

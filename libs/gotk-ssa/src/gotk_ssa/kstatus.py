@@ -1,7 +1,7 @@
 """kstatus: the status of a live object as Current, InProgress, Failed, Terminating or NotFound.
 
 A re-implementation of the rules in Flux's fork of cli-utils (`pkg/kstatus/status`), which
-kustomize-controller's health checks poll: generic rules first (deletion, observed
+Flux's staged apply and health checks poll: generic rules first (deletion, observed
 generation, `Reconciling`/`Stalled` conditions), then per-kind rules for the built-in
 workloads, then a `Ready` condition, and otherwise Current. Pure functions.
 """

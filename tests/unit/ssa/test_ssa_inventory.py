@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 from gotk_api.kustomize_types import ResourceInventory, ResourceRef
-from kustomize_controller.inventory import (
-    InventoryError,
+from gotk_runtime import GotkError
+from gotk_ssa import InventoryError
+from gotk_ssa.inventory import (
     ObjectRef,
+    add_refs,
     inventory_from_objects,
     list_refs,
     stale_refs,
@@ -73,8 +75,11 @@ def test_parse_keeps_underscores_in_names() -> None:
 
 @pytest.mark.parametrize("entry_id", ["nounderscore", "a_b"])
 def test_unparseable_ids_are_errors(entry_id: str) -> None:
-    with pytest.raises(InventoryError):
+    with pytest.raises(InventoryError) as info:
         ObjectRef.parse(entry_id)
+    assert isinstance(info.value, GotkError)
+    assert isinstance(info.value, ValueError)
+    assert str(info.value) == f"unable to parse stored object metadata: {entry_id}"
 
 
 def test_duplicates_are_listed_once() -> None:
@@ -103,3 +108,14 @@ def test_empty_or_missing_inventories_have_nothing_stale() -> None:
     assert stale_refs(None, inv("ns_a__ConfigMap")) == []
     assert [r.id for r in stale_refs(inv("ns_a__ConfigMap"), None)] == ["ns_a__ConfigMap"]
     assert list_refs(None) == []
+
+
+def test_added_refs_are_appended_once_and_listed_ones_are_left_out() -> None:
+    new = inv("ns_keep__Secret")
+    survivors = [ObjectRef.parse("ns_keep__Secret", "v1"), ObjectRef.parse("ns_z__ConfigMap", "v1")]
+    tracked = add_refs(new, survivors)
+    assert [(e.id, e.v) for e in tracked.entries] == [
+        ("ns_keep__Secret", "v1"),
+        ("ns_z__ConfigMap", "v1"),
+    ]
+    assert new.entries == [ResourceRef(id="ns_keep__Secret", v="v1")]

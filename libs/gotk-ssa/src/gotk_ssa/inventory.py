@@ -1,7 +1,8 @@
-"""Flux's Kustomization inventory: `{id: "<ns>_<name>_<group>_<kind>", v: "<version>"}`.
+"""Flux's inventory: `{id: "<ns>_<name>_<group>_<kind>", v: "<version>"}` per applied object.
 
 The id is cli-utils' ObjMetadata string: an empty namespace for cluster-scoped objects, an
 empty group for the core API, and `:` in the names of RBAC objects written as `__`.
+Kustomization and HelmRelease keep the same `status.inventory`.
 """
 
 from __future__ import annotations
@@ -12,16 +13,13 @@ from typing import Any
 
 from gotk_api.kustomize_types import ResourceInventory, ResourceRef
 
-from kustomize_controller.apply_plan import sort_key
+from gotk_ssa.errors import InventoryError
+from gotk_ssa.stages import sort_key
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
 _SEPARATOR = "_"
 _COLON = "__"
-
-
-class InventoryError(ValueError):
-    """A stored inventory id cannot be parsed."""
 
 
 @dataclass(frozen=True, order=True)
@@ -107,3 +105,13 @@ def stale_refs(old: ResourceInventory | None, new: ResourceInventory | None) -> 
     """
     keep = {ObjectRef.parse(e.id).identity() for e in (new.entries if new else [])}
     return [ref for ref in list_refs(old) if ref.identity() not in keep]
+
+
+def add_refs(inventory: ResourceInventory, refs: Iterable[ObjectRef]) -> ResourceInventory:
+    """`inventory` with `refs` appended, leaving out those it already lists.
+
+    Objects whose deletion failed are kept this way, so the next reconcile retries them.
+    """
+    known = {e.id for e in inventory.entries}
+    extra = [ResourceRef(id=r.id, v=r.version) for r in refs if r.id not in known]
+    return ResourceInventory(entries=[*inventory.entries, *extra])

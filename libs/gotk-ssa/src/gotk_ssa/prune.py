@@ -1,22 +1,20 @@
-"""Garbage collection: delete the objects that left the inventory, if this Kustomization
-still owns them and they did not opt out (fluxcd/pkg ssa's DeleteAll)."""
+"""Garbage collection: delete the objects that left the inventory, if their owner still
+owns them and they did not opt out (fluxcd/pkg ssa's ``DeleteAll``)."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from gotk_api.conditions import PRUNE_FAILED_REASON
-from gotk_runtime import GenericError, KubeClient, KubeError, NoKindMatch, NotFound
+from gotk_runtime import KubeClient, KubeError, NoKindMatch, NotFound
 
-from kustomize_controller.apply import DELETED, SKIPPED, ChangeSetEntry
-from kustomize_controller.apply_plan import SSAPolicy, is_prunable, ssa_policy
-from kustomize_controller.inventory import ObjectRef
-
-
-class PruneError(GenericError):
-    reason = PRUNE_FAILED_REASON
+from gotk_ssa.changeset import Action, ChangeSetEntry
+from gotk_ssa.errors import PruneError
+from gotk_ssa.inventory import ObjectRef
+from gotk_ssa.metadata import any_in_metadata, has_labels
+from gotk_ssa.options import DeleteOptions
 
 
 @dataclass
@@ -31,14 +29,20 @@ class PruneResult:
             raise PruneError(f"delete failed, errors: {'; '.join(self.errors)}")
 
 
+def is_prunable(obj: Mapping[str, Any], options: DeleteOptions) -> bool:
+    """May garbage collection delete this live object? Only when it carries every inclusion
+    label (its owner's) and matches none of the exclusions."""
+    return has_labels(obj, options.inclusions) and not any_in_metadata(obj, options.exclusions)
+
+
 async def delete_objects(
-    client: KubeClient, refs: Sequence[ObjectRef], owner_name: str, owner_namespace: str
+    client: KubeClient, refs: Sequence[ObjectRef], options: DeleteOptions
 ) -> PruneResult:
     """Delete ``refs`` in reverse apply order, background propagation; never raises."""
     result = PruneResult()
     for ref in reversed(refs):
         try:
-            action = await _delete(client, ref, owner_name, owner_namespace)
+            action = await _delete(client, ref, options)
         except KubeError as err:
             result.survivors.append(ref)
             result.errors.append(f"{ref} delete failed: {err.message}")
@@ -47,19 +51,19 @@ async def delete_objects(
     return result
 
 
-async def _delete(client: KubeClient, ref: ObjectRef, owner_name: str, owner_namespace: str) -> str:
+async def _delete(client: KubeClient, ref: ObjectRef, options: DeleteOptions) -> Action:
     try:
         resource = await client.discovery.resource_for(ref.api_version, ref.kind)
     except NoKindMatch:
         # The kind is gone (its CRD was deleted), and so are its objects.
-        return DELETED
+        return Action.DELETED
     namespace = ref.namespace or None
     try:
         live = await client.get(resource, ref.name, namespace)
     except NotFound:
-        return DELETED
-    if not is_prunable(live, owner_name, owner_namespace) or ssa_policy(live) is SSAPolicy.IGNORE:
-        return SKIPPED
+        return Action.DELETED
+    if not is_prunable(live, options):
+        return Action.SKIPPED
     with contextlib.suppress(NotFound):
         await client.delete(resource, ref.name, namespace, propagation_policy="Background")
-    return DELETED
+    return Action.DELETED

@@ -1,30 +1,28 @@
-"""Take fields over from kubectl & co before server-side apply, as Flux's apply clean-up does.
+"""Take fields over from kubectl & co before server-side apply (fluxcd/pkg ssa's cleanup).
 
-A field set by ``kubectl apply`` (client-side), ``kubectl create``/``edit``, or by Flux's
-pre-SSA controller belongs to another field manager, so a later server-side apply that drops
-it leaves it in place. Before applying an object that already exists, its
-``metadata.managedFields`` entries from those managers are folded into the controller's own
-Apply entry (one JSON patch, which also removes the kubectl last-applied annotation and Flux's
-legacy checksum metadata); the apply that follows then removes any field that left Git.
-Objects marked ``kustomize.toolkit.fluxcd.io/ssa: Merge`` keep their other owners.
+A field set by ``kubectl apply`` (client-side), ``kubectl create``/``edit``, or by a
+controller before it used server-side apply belongs to another field manager, so a later
+server-side apply that drops it leaves it in place. Before applying an object that already
+exists, its ``metadata.managedFields`` entries from the managers a controller names are
+folded into the controller's own Apply entry (one JSON patch, which also removes the
+annotations and labels the controller names, such as kubectl's last-applied one); the apply
+that follows then removes any field that left the source. Objects matching the cleanup
+``exclusions`` keep their other owners.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gotk_api.objects import Obj
 from gotk_runtime import KubeClient, Resource
 
-from kustomize_controller.apply_plan import skips_field_cleanup
+from gotk_ssa.metadata import any_in_metadata
 
 Operation = Literal["Apply", "Update"]
 
-LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
-LEGACY_ANNOTATIONS = ("kustomize.toolkit.fluxcd.io/checksum", "fluxcd.io/sync-checksum")
-LEGACY_LABELS = ("fluxcd.io/sync-gc-mark",)
 MANAGED_FIELDS_PATH = "/metadata/managedFields"
 _MEMBER = "."
 
@@ -47,43 +45,30 @@ class FieldManager:
 
 @dataclass(frozen=True, slots=True)
 class CleanupOptions:
+    """What to remove and take over before applying an existing object."""
+
     annotations: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     managers: tuple[FieldManager, ...] = ()
-
-
-def flux_cleanup(owner: str, override_managers: Sequence[str] = ()) -> CleanupOptions:
-    """kustomize-controller's clean-up: kubectl (server- and client-side), kubectl's
-    ``before-first-apply``, the controller's own pre-SSA updates, and every
-    ``--override-manager`` (both operations); all matched by name prefix."""
-    managers = [
-        FieldManager("kubectl", "Apply"),
-        FieldManager("kubectl", "Update"),
-        FieldManager("before-first-apply", "Update"),
-        FieldManager(owner, "Update"),
-    ]
-    for name in override_managers:
-        managers += [FieldManager(name, "Apply"), FieldManager(name, "Update")]
-    return CleanupOptions(
-        annotations=(LAST_APPLIED_ANNOTATION, *LEGACY_ANNOTATIONS),
-        labels=LEGACY_LABELS,
-        managers=tuple(managers),
-    )
+    exclusions: Mapping[str, str] = field(default_factory=dict)
+    """Objects (desired or live) matching this selector are left alone."""
 
 
 def cleanup_patch(
     desired: Mapping[str, Any], existing: Mapping[str, Any], options: CleanupOptions, owner: str
 ) -> list[Obj]:
     """The JSON patch (RFC 6902) cleaning ``existing`` up before ``desired`` is applied by
-    ``owner``; empty when there is nothing to do or either object is marked ``ssa: Merge``."""
-    if skips_field_cleanup(desired) or skips_field_cleanup(existing):
+    ``owner``; empty when there is nothing to do or either object matches the exclusions."""
+    if any_in_metadata(desired, options.exclusions) or any_in_metadata(
+        existing, options.exclusions
+    ):
         return []
     metadata = existing.get("metadata") or {}
     ops: list[Obj] = []
-    for field, keys in (("annotations", options.annotations), ("labels", options.labels)):
-        present = metadata.get(field) or {}
+    for field_name, keys in (("annotations", options.annotations), ("labels", options.labels)):
+        present = metadata.get(field_name) or {}
         ops += [
-            {"op": "remove", "path": f"/metadata/{field}/{_pointer_token(key)}"}
+            {"op": "remove", "path": f"/metadata/{field_name}/{_pointer_token(key)}"}
             for key in keys
             if key in present
         ]

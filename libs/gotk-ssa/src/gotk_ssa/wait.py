@@ -13,14 +13,11 @@ from typing import Any
 
 from gotk_runtime import KubeClient, KubeError, NoKindMatch, NotFound
 
-from kustomize_controller.health import Status, StatusResult, compute_status
-from kustomize_controller.inventory import ObjectRef
+from gotk_ssa.errors import WaitError
+from gotk_ssa.inventory import ObjectRef
+from gotk_ssa.kstatus import Status, StatusResult, compute_status
 
 StatusFunc = Callable[[Mapping[str, Any] | None], StatusResult]
-
-
-class WaitError(Exception):
-    """Some objects did not become Current; the message lists them with their status."""
 
 
 async def wait_for_set(
@@ -32,7 +29,7 @@ async def wait_for_set(
     fail_fast: bool = True,
     status_of: StatusFunc = compute_status,
 ) -> None:
-    """``status_of`` computes an object's status (``spec.healthCheckExprs`` swap it in)."""
+    """``status_of`` computes an object's status (CEL health expressions swap it in)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     last: dict[ObjectRef, StatusResult | None] = {}

@@ -1,4 +1,4 @@
-"""CEL in Kustomizations: `dependsOn[].readyExpr` and `healthCheckExprs`, evaluated on sample
+"""CEL in the engine: `dependsOn[].readyExpr` and `healthCheckExprs`, evaluated on sample
 objects with the expressions from Flux's documentation."""
 
 from __future__ import annotations
@@ -12,9 +12,13 @@ from gotk_api.kustomize import Kustomization
 from gotk_api.kustomize_types import CustomHealthCheck
 from gotk_api.objects import Obj
 from gotk_runtime import Stalling
-from kustomize_controller.cel import CELEvaluationError, InvalidCELExpression, compile_expr
-from kustomize_controller.health import Status
-from kustomize_controller.health_exprs import compile_health_checks
+from gotk_ssa import (
+    CELEvaluationError,
+    InvalidCELExpression,
+    Status,
+    compile_expr,
+    compile_health_checks,
+)
 
 DOCS = Path(__file__).parents[2] / "fixtures" / "flux-docs" / "kustomize"
 
@@ -191,3 +195,10 @@ def test_invalid_health_check_expression_names_its_field(check: Obj, field: str)
         compile_health_checks([good, bad])
     assert info.value.field == field
     assert str(info.value).startswith(f"{field}: invalid CEL expression")
+
+
+def test_the_caller_names_the_field_its_expressions_come_from() -> None:
+    bad = CustomHealthCheck(api_version="a.io/v1", kind="A", current="x ===")
+    with pytest.raises(InvalidCELExpression) as info:
+        compile_health_checks([bad], field="healthCheckExprs")
+    assert info.value.field == "healthCheckExprs[0].current"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from kustomize_controller.health import Status, compute_status
+from gotk_ssa.kstatus import Status, compute_status
 
 
 def make(api_version: str, kind: str, spec: Any = None, status: Any = None, **meta: Any) -> Any:

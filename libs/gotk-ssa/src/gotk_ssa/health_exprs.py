@@ -4,7 +4,7 @@ For an object whose group and kind match a rule, the rule replaces `compute_stat
 stale `status.observedGeneration` is InProgress, then `inProgress`, `failed` and `current`
 are tried in that order and the first true one decides; none true is InProgress. The
 expressions see the object's top-level fields (`metadata`, `spec`, `status`, ...) as
-variables, as in Flux.
+variables, as in Flux. Kustomization and HelmRelease share the field and its type.
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ from typing import Any
 
 from gotk_api.kustomize_types import CustomHealthCheck
 
-from kustomize_controller.cel import CELEvaluationError, CompiledExpr, compile_expr
-from kustomize_controller.health import Status, StatusResult, compute_status
+from gotk_ssa.cel import CompiledExpr, compile_expr
+from gotk_ssa.errors import CELEvaluationError
+from gotk_ssa.kstatus import Status, StatusResult, compute_status
+
+HEALTH_CHECK_EXPRS_FIELD = "spec.healthCheckExprs"
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class HealthCheckRule:
 
 @dataclass(frozen=True)
 class CustomHealthChecks:
-    """The compiled rules of one Kustomization, keyed by (group, kind)."""
+    """The compiled rules of one object's spec, keyed by (group, kind)."""
 
     rules: Mapping[tuple[str, str], HealthCheckRule]
 
@@ -69,21 +72,24 @@ class CustomHealthChecks:
         return compute_status(obj)
 
 
-def compile_health_checks(checks: Sequence[CustomHealthCheck] | None) -> CustomHealthChecks:
-    """Compile every expression; raise ``InvalidCELExpression`` naming the first bad one."""
+def compile_health_checks(
+    checks: Sequence[CustomHealthCheck] | None, *, field: str = HEALTH_CHECK_EXPRS_FIELD
+) -> CustomHealthChecks:
+    """Compile every expression; raise ``InvalidCELExpression`` naming the first bad one
+    (as ``<field>[i].<name>``)."""
     rules: dict[tuple[str, str], HealthCheckRule] = {}
     for i, check in enumerate(checks or ()):
-        field = f"spec.healthCheckExprs[{i}]"
+        where = f"{field}[{i}]"
 
-        def optional(source: str | None, name: str, field: str = field) -> CompiledExpr | None:
-            return compile_expr(source, f"{field}.{name}") if source else None
+        def optional(source: str | None, name: str, where: str = where) -> CompiledExpr | None:
+            return compile_expr(source, f"{where}.{name}") if source else None
 
         rule = HealthCheckRule(
             group=check.api_version.rpartition("/")[0],
             kind=check.kind,
             in_progress=optional(check.in_progress, "inProgress"),
             failed=optional(check.failed, "failed"),
-            current=compile_expr(check.current, f"{field}.current"),
+            current=compile_expr(check.current, f"{where}.current"),
         )
         # Flux keeps one reader per group/kind; the first rule for a kind wins.
         rules.setdefault((rule.group, rule.kind), rule)

@@ -1,4 +1,4 @@
-"""CEL expressions from a Kustomization spec: compile once, evaluate to a bool.
+"""CEL expressions from a spec (health checks, readiness): compile once, evaluate to a bool.
 
 The only module that imports the CEL library (PyPI `common-expression-language`), so the
 choice stays behind `compile_expr` / `CompiledExpr`. Unlike Flux's cel-go environment,
@@ -13,26 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import cel
-from gotk_api.conditions import INVALID_CEL_EXPRESSION_REASON
-from gotk_runtime import GotkError, Stalling
 
-
-class InvalidCELExpression(Stalling):
-    """An expression does not compile: only a spec change can fix it."""
-
-    reason = INVALID_CEL_EXPRESSION_REASON
-
-    def __init__(self, field: str, cause: str) -> None:
-        super().__init__(f"{field}: invalid CEL expression: {cause}")
-        self.field = field
-
-
-class CELEvaluationError(GotkError):
-    """An expression failed at run time (a missing field, a type mismatch, not a bool)."""
-
-    def __init__(self, field: str, cause: str) -> None:
-        super().__init__(f"{field}: failed to evaluate CEL expression: {cause}")
-        self.field = field
+from gotk_ssa.errors import CELEvaluationError, InvalidCELExpression
 
 
 @dataclass(frozen=True)
