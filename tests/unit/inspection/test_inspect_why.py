@@ -348,9 +348,18 @@ def test_helmrelease_chart_is_named_after_the_release_in_the_source_namespace() 
         (OK, {}, 2, ("reconciling", "Succeeded")),
         (OK, {"suspend": True}, 2, ("ready", "Succeeded")),
         (ready("False", "BuildFailed"), {}, 1, ("failing", "BuildFailed")),
+        (ready("False", "GitOperationFailed"), {}, 2, ("failing", "GitOperationFailed")),
         (ready("Unknown", "Progressing"), {}, 1, ("reconciling", "Progressing")),
     ],
-    ids=["no-status", "ready", "new-generation", "suspended-keeps-state", "failing", "progressing"],
+    ids=[
+        "no-status",
+        "ready",
+        "new-generation",
+        "suspended-keeps-state",
+        "failing",
+        "failing-while-retrying-a-new-generation",
+        "progressing",
+    ],
 )
 def test_health_states(status: Obj | None, spec: Obj, generation: int, expected: Any) -> None:
     item = obj("Kustomization", "x", status, **spec)

@@ -1,9 +1,11 @@
 """How healthy a Flux object is, from its conditions alone: one of five states.
 
 The rules are Flux's and kstatus's, in priority order: ``Stalled=True`` wins (the object
-needs a spec change), then an unobserved generation means the controller has not caught up
-yet, then ``Ready`` decides (False: failing, Unknown: reconciling, True: ready). An object
-without a ``Ready`` condition has not been reconciled yet. ``spec.suspend`` is reported
+needs a spec change), then ``Ready=False`` is failing (Flux leaves observedGeneration behind
+while it retries a failure, so the generation must not hide it), then an unobserved
+generation means the controller has not caught up yet, then ``Ready`` decides (Unknown:
+reconciling, True: ready). An object without a ``Ready`` condition has not been reconciled
+yet. ``spec.suspend`` is reported
 alongside, not as a state: a suspended object keeps the health it had when suspended.
 """
 
@@ -62,6 +64,8 @@ def health(obj: Obj) -> Health:
     ready = _condition(conditions, READY)
     if ready is None:
         return Health("unknown", "", "not reconciled yet", None, suspended)
+    if ready.get("status") == "False":
+        return _health("failing", ready, suspended)
     generation = (obj.get("metadata") or {}).get("generation")
     observed = status.get("observedGeneration")
     if (
@@ -78,10 +82,6 @@ def health(obj: Obj) -> Health:
             reconciling.get("lastTransitionTime"),
             suspended,
         )
-    match ready.get("status"):
-        case "True":
-            return _health("ready", ready, suspended)
-        case "False":
-            return _health("failing", ready, suspended)
-        case _:
-            return _health("reconciling", ready, suspended)
+    if ready.get("status") == "True":
+        return _health("ready", ready, suspended)
+    return _health("reconciling", ready, suspended)
