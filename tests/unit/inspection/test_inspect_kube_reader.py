@@ -13,7 +13,8 @@ async def test_kube_reader_walks_objects_in_the_api_server(
     source: Obj = {
         "apiVersion": "source.toolkit.fluxcd.io/v1",
         "kind": "GitRepository",
-        "metadata": {"name": "repo", "namespace": namespace},
+        # The session source-controller leaves objects with this label alone.
+        "metadata": {"name": "repo", "namespace": namespace, "labels": {"gotk.test/leader": "x"}},
         "spec": {"url": "https://example.com/repo.git", "interval": "1m"},
     }
     created = await kube.create(resource_of("GitRepository"), source)

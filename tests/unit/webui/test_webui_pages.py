@@ -42,8 +42,9 @@ async def eventually_page(ui: RunningUI, path: str, *needles: str, timeout: floa
 
 
 async def test_failing_kustomization_page_shows_reason_and_root_cause(
-    web_ui: RunningUI, namespace: str
+    web_ui: RunningUI, ui_namespace: str
 ) -> None:
+    namespace = ui_namespace
     client = web_ui.client
     await create_flux(
         client,
@@ -92,7 +93,10 @@ async def test_failing_kustomization_page_shows_reason_and_root_cause(
     assert f'href="/kustomizations/{namespace}/infra"' in body
 
 
-async def test_overview_counts_and_needs_attention_order(web_ui: RunningUI, namespace: str) -> None:
+async def test_overview_counts_and_needs_attention_order(
+    web_ui: RunningUI, ui_namespace: str
+) -> None:
+    namespace = ui_namespace
     client = web_ui.client
     await create_flux(
         client,
@@ -140,7 +144,8 @@ async def test_overview_counts_and_needs_attention_order(web_ui: RunningUI, name
     assert "kustomize-controller" in text(body)
 
 
-async def test_search_filters_by_kind_status_and_name(web_ui: RunningUI, namespace: str) -> None:
+async def test_search_filters_by_kind_status_and_name(web_ui: RunningUI, ui_namespace: str) -> None:
+    namespace = ui_namespace
     client = web_ui.client
     await create_flux(
         client,
@@ -180,8 +185,9 @@ async def test_search_filters_by_kind_status_and_name(web_ui: RunningUI, namespa
 
 
 async def test_graph_draws_sources_appliers_and_dependencies(
-    web_ui: RunningUI, namespace: str
+    web_ui: RunningUI, ui_namespace: str
 ) -> None:
+    namespace = ui_namespace
     client = web_ui.client
     await create_flux(
         client,
@@ -208,8 +214,9 @@ async def test_graph_draws_sources_appliers_and_dependencies(
 
 
 async def test_unknown_paths_are_404_and_missing_objects_say_so(
-    web_ui: RunningUI, namespace: str
+    web_ui: RunningUI, ui_namespace: str
 ) -> None:
+    namespace = ui_namespace
     status, _, _ = await web_ui.get("/nothing/here")
     assert status == 404
     status, body, _ = await web_ui.get(f"/kustomizations/{namespace}/absent")
