@@ -62,7 +62,9 @@ class Changes:
 
 
 def trim_event(obj: Obj) -> Obj:
-    """Keep only what the pages show; an Event about a non-Flux object keeps just its name."""
+    """Keep only what the pages show; an Event about a non-Flux object keeps just its name.
+
+    Trims in place (and returns ``obj``): the informer caches the object it was given."""
     metadata = obj.get("metadata") or {}
     slim: Obj = {
         "metadata": {
@@ -74,7 +76,9 @@ def trim_event(obj: Obj) -> Obj:
     involved = obj.get("involvedObject") or {}
     group = str(involved.get("apiVersion") or "").rpartition("/")[0]
     if group not in FLUX_GROUPS:
-        return slim
+        obj.clear()
+        obj.update(slim)
+        return obj
     series = obj.get("series") or {}
     slim.update(
         involvedObject={
@@ -95,7 +99,9 @@ def trim_event(obj: Obj) -> Obj:
         or (obj.get("source") or {}).get("component")
         or "",
     )
-    return slim
+    obj.clear()
+    obj.update(slim)
+    return obj
 
 
 def _with_kind(kind: str) -> Callable[[Obj], Obj]:
