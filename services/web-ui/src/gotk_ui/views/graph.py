@@ -9,6 +9,7 @@ an object that does not exist, is drawn as a dashed node. Each node links to its
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import quote
@@ -63,7 +64,11 @@ class Edge:
     relation: str
 
 
-def layout(objects: list[Obj], lookup: ClusterCache) -> tuple[dict[ObjectRef, Node], list[Edge]]:
+def layout(
+    objects: list[Obj], lookup: Callable[[ObjectRef], Obj | None]
+) -> tuple[dict[ObjectRef, Node], list[Edge]]:
+    """Nodes (with layer and row) and edges for ``objects``; ``lookup`` finds referenced
+    objects outside the set."""
     nodes: dict[ObjectRef, Node] = {}
     for obj in objects:
         current = health(obj)
@@ -74,7 +79,7 @@ def layout(objects: list[Obj], lookup: ClusterCache) -> tuple[dict[ObjectRef, No
         for reference in references(obj):
             target = reference.target
             if target not in nodes:
-                found = lookup.get(target)
+                found = lookup(target)
                 state = health(found).state if found is not None else "missing"
                 nodes[target] = Node(target, state, external=True)
             edges.append(Edge(target, ref, reference.relation))
@@ -233,7 +238,7 @@ def graph_page(cache: ClusterCache, namespace: str | None) -> Html:
     if not shown:
         body = el("p", "No Flux objects in this namespace.", class_="muted")
     else:
-        nodes, edges = layout(shown, cache)
+        nodes, edges = layout(shown, cache.get)
         body = el("div", render_svg(nodes, edges, namespace), class_="graph-wrap scroll")
     legend = el(
         "p",
