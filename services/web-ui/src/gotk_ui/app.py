@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gotk_ui.auth import TokenAuth, login_form, login_submit
 from gotk_ui.cache import ClusterCache
 from gotk_ui.html import el
-from gotk_ui.live import live_stream
+from gotk_ui.live import SharedRenders, live_stream
 from gotk_ui.pages import Pages
 from gotk_ui.views.common import page
 
@@ -131,5 +131,6 @@ def create_app(
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.pages = pages
+    app.state.shared_renders = SharedRenders(pages)
     app.state.auth_token = auth_token
     return app

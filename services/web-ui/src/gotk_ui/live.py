@@ -3,8 +3,9 @@
 
 The browser never reloads and never polls; the API server sees no request per browser (the
 informers' watches bring every change). A page is rendered at most once per ``DEBOUNCE``
-seconds however fast the cluster changes, and a comment every ``HEARTBEAT`` seconds keeps
-proxies from closing an idle stream.
+seconds however fast the cluster changes, and once per change however many browsers show
+it (``SharedRenders``); a comment every ``HEARTBEAT`` seconds keeps proxies from closing an
+idle stream.
 """
 
 from __future__ import annotations
@@ -17,12 +18,41 @@ from urllib.parse import parse_qsl, urlsplit
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from gotk_ui.pages import Pages
+from gotk_ui.pages import Pages, Rendered
 
-__all__ = ["DEBOUNCE", "HEARTBEAT", "live_stream", "sse_message"]
+__all__ = ["DEBOUNCE", "HEARTBEAT", "SharedRenders", "live_stream", "sse_message"]
 
 DEBOUNCE: Final = 0.5
 HEARTBEAT: Final = 15.0
+REMEMBERED_PAGES: Final = 256
+
+
+class SharedRenders:
+    """The latest rendering of each live page, keyed by path and query, with the cache
+    version it was rendered at: streams of the same page share one render per change."""
+
+    def __init__(self, pages: Pages) -> None:
+        self.pages = pages
+        self._latest: dict[str, tuple[int, Rendered | None]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def render(self, path: str, params: dict[str, str]) -> tuple[int, Rendered | None]:
+        key = f"{path}?{sorted(params.items())}"
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            version = self.pages.cache.changes.version
+            latest = self._latest.get(key)
+            if latest is not None and latest[0] == version:
+                return latest
+            latest = (version, await self.pages.render(path, params))
+            self._latest.pop(key, None)
+            self._latest[key] = latest
+            if len(self._latest) > REMEMBERED_PAGES:
+                oldest = next(iter(self._latest))
+                del self._latest[oldest]
+                if not self._locks[oldest].locked():
+                    del self._locks[oldest]
+            return latest
 
 
 def sse_message(event: str, data: str) -> str:
@@ -32,9 +62,11 @@ def sse_message(event: str, data: str) -> str:
 
 async def live_stream(request: Request) -> Response:
     pages: Pages = request.app.state.pages
+    shared: SharedRenders = request.app.state.shared_renders
     target = urlsplit(request.query_params.get("path", "/"))
     params = dict(parse_qsl(target.query))
-    if await pages.render(target.path, params) is None:
+    _, first = await shared.render(target.path, params)
+    if first is None:
         return Response("no such page\n", status_code=404)
     try:
         seen = int(request.query_params.get("v", "-1"))
@@ -54,8 +86,7 @@ async def live_stream(request: Request) -> Response:
                     yield ": keep-alive\n\n"
                     continue
                 await asyncio.sleep(DEBOUNCE)
-            seen = changes.version
-            rendered = await pages.render(target.path, params)
+            seen, rendered = await shared.render(target.path, params)
             if rendered is None:
                 return
             if rendered.main != last:
