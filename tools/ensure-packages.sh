@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages gotk's tests run (git, ssh, gpg) when a command is missing.
+# Installs the Debian packages gotk's tests run (git, ssh, gpg, chromium) when a command is missing.
 set -euo pipefail
 
-declare -A package_of=([git]=git [ssh]=openssh-client [gpg]=gnupg [gpgconf]=gnupg [tar]=tar)
+declare -A package_of=(
+  [git]=git [ssh]=openssh-client [gpg]=gnupg [gpgconf]=gnupg [tar]=tar
+  # The web UI's browser tests drive Debian's Chromium through Playwright.
+  [chromium]=chromium
+)
 missing=()
 for command in "${!package_of[@]}"; do
   command -v "$command" >/dev/null || missing+=("${package_of[$command]}")

@@ -1,0 +1,1 @@
+"""The pages: each module renders one page's ``<main>`` from the cache."""
