@@ -93,13 +93,14 @@ def test_inventory_ids_parse_into_a_namespace_kind_tree() -> None:
     [
         (None, "NotFound"),
         ({"kind": "ConfigMap", "metadata": {}}, "Current"),
-        ({"kind": "Deployment", "metadata": {"generation": 2},
+        ({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"generation": 2},
           "status": {"observedGeneration": 1}}, "InProgress"),
-        ({"kind": "Deployment", "metadata": {}, "spec": {"replicas": 2},
-          "status": {"availableReplicas": 2, "updatedReplicas": 2}}, "Current"),
-        ({"kind": "Deployment", "metadata": {}, "spec": {"replicas": 2},
+        ({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {}, "spec": {"replicas": 2},
+          "status": {"replicas": 2, "readyReplicas": 2, "availableReplicas": 2,
+                     "updatedReplicas": 2}}, "Current"),
+        ({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {}, "spec": {"replicas": 2},
           "status": {"availableReplicas": 1}}, "InProgress"),
-        ({"kind": "Job", "metadata": {}, "status": {"conditions": [
+        ({"apiVersion": "batch/v1", "kind": "Job", "metadata": {}, "status": {"conditions": [
             {"type": "Failed", "status": "True", "message": "BackoffLimitExceeded"}]}},
          "Failed"),
         ({"kind": "Widget", "metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}},
