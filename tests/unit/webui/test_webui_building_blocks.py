@@ -97,7 +97,8 @@ def test_inventory_ids_parse_into_a_namespace_kind_tree() -> None:
           "status": {"observedGeneration": 1}}, "InProgress"),
         ({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {}, "spec": {"replicas": 2},
           "status": {"replicas": 2, "readyReplicas": 2, "availableReplicas": 2,
-                     "updatedReplicas": 2}}, "Current"),
+                     "updatedReplicas": 2,
+                     "conditions": [{"type": "Available", "status": "True"}]}}, "Current"),
         ({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {}, "spec": {"replicas": 2},
           "status": {"availableReplicas": 1}}, "InProgress"),
         ({"apiVersion": "batch/v1", "kind": "Job", "metadata": {}, "status": {"conditions": [
