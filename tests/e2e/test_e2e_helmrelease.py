@@ -64,3 +64,167 @@ async def test_install_then_values_change_upgrades_and_a_noop_reconcile_makes_no
     events = await hr_env.event_messages()
     assert "InstallSucceeded: Helm install succeeded" in events
     assert "UpgradeSucceeded: Helm upgrade succeeded" in events
+
+
+async def test_values_from_configmap_and_secret_merge_in_order_then_inline_values(
+    hr_env: HrEnv,
+) -> None:
+    await hr_env.repo.add_chart(
+        "demo",
+        "1.0.0",
+        extra_files={
+            "templates/values.yaml": (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-values\n"
+                "data:\n  values.json: {{ toJson .Values | quote }}\n"
+            )
+        },
+    )
+    await hr_env.helm_repository()
+    await hr_env.configmap("base", {"values.yaml": "replicas: 5\nimage:\n  tag: a\n  pull: x\n"})
+    await hr_env.secret("override", {"custom.yaml": "image:\n  tag: b\n", "token": "s3cr3t"})
+    values_from = [
+        {"kind": "ConfigMap", "name": "base"},
+        {"kind": "Secret", "name": "override", "valuesKey": "custom.yaml"},
+        {"kind": "Secret", "name": "override", "valuesKey": "token", "targetPath": "auth.token"},
+        {"kind": "ConfigMap", "name": "absent", "optional": True},
+        {"kind": "Secret", "name": "override", "valuesKey": "nokey", "optional": True},
+    ]
+    await hr_env.helm_release("app", valuesFrom=values_from, values={"image": {"pull": "y"}})
+
+    await hr_env.until("app", ready_with("InstallSucceeded"))
+    values = await hr_env.helm_json("get", "values", "app", "-n", hr_env.namespace)
+    assert values == {
+        "replicas": 5,
+        "image": {"tag": "b", "pull": "y"},
+        "auth": {"token": "s3cr3t"},
+    }
+
+    await hr_env.patch_spec("app", valuesFrom=[*values_from, {"kind": "Secret", "name": "gone"}])
+    obj = await hr_env.until("app", ready_with("InitFailed", "False"))
+    assert condition(obj, "Ready")["message"] == (
+        f"could not find Secret '{hr_env.namespace}/gone' referenced by spec.valuesFrom[5]"
+    )
+    secrets = await hr_env.release_secrets("app")
+    assert len(secrets) == 1, "a values error makes no Helm revision"
+
+    await hr_env.secret("gone", {"values.yaml": "replicas: 7\n"})
+    await hr_env.request_reconcile("app")
+    await hr_env.until("app", ready_with("UpgradeSucceeded"))
+    values = await hr_env.helm_json("get", "values", "app", "-n", hr_env.namespace)
+    assert values["replicas"] == 7
+
+
+async def test_values_that_break_a_template_fail_the_install_naming_the_template(
+    hr_env: HrEnv,
+) -> None:
+    await hr_env.repo.add_chart(
+        "demo",
+        "1.0.0",
+        extra_files={
+            "templates/guard.yaml": (
+                '{{- if .Values.broken }}{{ fail "broken on purpose" }}{{ end }}\n'
+            )
+        },
+    )
+    await hr_env.helm_repository()
+    await hr_env.helm_release("app", values={"broken": True})
+
+    obj = await hr_env.until("app", lambda o: condition(o, "Stalled").get("status") == "True")
+    ready = condition(obj, "Ready")
+    assert ready["status"] == "False"
+    assert ready["reason"] == "InstallFailed"
+    assert ready["message"].startswith(
+        f"Helm install failed for release {hr_env.namespace}/app with chart demo@1.0.0: "
+    )
+    assert "demo/templates/guard.yaml:1:" in ready["message"]
+    assert "broken on purpose" in ready["message"]
+    assert "\n" not in ready["message"]
+    assert condition(obj, "Released")["reason"] == "InstallFailed"
+    assert condition(obj, "Stalled")["reason"] == "RetriesExceeded"
+    assert condition(obj, "Stalled")["message"] == "Failed to install after 1 attempt(s)"
+    assert obj["status"]["installFailures"] == 1
+    assert obj["status"]["failures"] == 1
+    assert await hr_env.release_secrets("app") == []
+
+    await hr_env.patch_spec("app", values={"broken": False})
+    obj = await hr_env.until("app", ready_with("InstallSucceeded"))
+    assert "installFailures" not in obj["status"]
+    assert condition(obj, "Stalled") == {}
+
+
+async def test_a_chart_version_that_does_not_exist_reports_the_helmchart_failure(
+    hr_env: HrEnv,
+) -> None:
+    await hr_env.repo.add_chart("demo", "1.0.0")
+    await hr_env.helm_repository()
+    await hr_env.helm_release("app", version="9.9.9")
+
+    def chart_not_ready(obj: dict[str, object]) -> bool:
+        ready = condition(obj, "Ready")
+        return ready.get("reason") == "ArtifactFailed" and "9.9.9" in ready.get("message", "")
+
+    obj = await hr_env.until("app", chart_not_ready)
+    ns = hr_env.namespace
+    message = condition(obj, "Ready")["message"]
+    assert message.startswith(f"HelmChart '{ns}/{ns}-app' is not ready: ")
+    assert condition(obj, "Ready")["status"] == "False"
+
+    await hr_env.patch_spec(
+        "app",
+        chart={
+            "spec": {
+                "chart": "demo",
+                "version": "1.0.0",
+                "sourceRef": {"kind": "HelmRepository", "name": "charts"},
+            }
+        },
+    )
+    await hr_env.until("app", ready_with("InstallSucceeded"))
+
+
+async def test_deleting_the_helmrelease_uninstalls_and_deletes_its_helmchart(
+    hr_env: HrEnv,
+) -> None:
+    await hr_env.repo.add_chart("demo", "1.0.0")
+    await hr_env.helm_repository()
+    await hr_env.helm_release("app")
+    await hr_env.until("app", ready_with("InstallSucceeded"))
+    ns = hr_env.namespace
+    assert (await hr_env.get_cm("app"))[0] == 200
+
+    await hr_env.call("DELETE", hr_env.hr_path("app"))
+
+    async def gone() -> bool:
+        status, _ = await hr_env.cluster.request("GET", hr_env.hr_path("app"))
+        return status == 404
+
+    from fixtures.controllers import eventually
+
+    await eventually(gone, timeout=60)
+    assert (await hr_env.get_cm("app"))[0] == 404
+    assert await hr_env.release_secrets("app") == []
+    status, _ = await hr_env.cluster.request(
+        "GET", f"/apis/source.toolkit.fluxcd.io/v1/namespaces/{ns}/helmcharts/{ns}-app"
+    )
+    assert status == 404
+    assert "UninstallSucceeded: Helm uninstall succeeded for release" in (
+        await hr_env.event_messages()
+    )
+
+
+async def test_a_release_installed_by_hand_is_adopted_with_an_upgrade(hr_env: HrEnv) -> None:
+    archive = await hr_env.repo.add_chart("demo", "1.0.0")
+    await hr_env.helm_repository()
+    ns = hr_env.namespace
+    await hr_env.helm("install", "app", str(archive), "-n", ns, "--set", "replicas=9")
+
+    await hr_env.helm_release("app", values={"replicas": 4})
+    obj = await hr_env.until("app", ready_with("UpgradeSucceeded"))
+    assert condition(obj, "Ready")["message"] == (
+        f"Helm upgrade succeeded for release {ns}/app.v2 with chart demo@1.0.0"
+    )
+    assert [s["version"] for s in obj["status"]["history"]] == [2, 1]
+    _, cm = await hr_env.get_cm("app")
+    assert cm["data"] == {"replicas": "4"}
+    history = await hr_env.helm_json("history", "app", "-n", ns)
+    assert [(h["revision"], h["status"]) for h in history] == [(1, "superseded"), (2, "deployed")]

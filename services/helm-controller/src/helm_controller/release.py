@@ -174,30 +174,29 @@ class AtomicRelease:
         self, req: ReleaseRequest, hr: HelmRelease, state: ReleaseState, records: list[Any]
     ) -> Step | None:
         s = state.state
+        forced = req.force and not req.acted
         if s is State.IN_SYNC:
-            return self._upgrade(req, hr) if req.force and not req.acted else None
+            return self._upgrade(req, hr) if forced else None
         if s is State.LOCKED:
             assert state.record is not None
             return self._unlock(req, hr, state.record)
-        if s is State.ABSENT:
-            if not (req.force and not req.acted):
-                self._check_retries(req, hr, "install")
-            replace = state.record is not None
-            return self._install(req, hr, replace=replace)
-        if s is State.UNMANAGED:
-            write_history(req.obj, [])
-            return self._upgrade(req, hr)
-        if s is State.OUT_OF_SYNC:
-            if not (req.force and not req.acted):
-                self._check_retries(req, hr, "upgrade")
-            return self._upgrade(req, hr)
         if s is State.UNTESTED:
             return self._test(req, hr)
-        return self._failed(req, hr, records)
+        if s is State.FAILED:
+            return self._failed(req, hr, records)
+        if not forced:
+            self._check_retries(req, hr)
+        if _released_already(req):
+            return None  # one install or upgrade per reconcile: a failure is retried later
+        if s is State.ABSENT:
+            return self._install(req, hr, replace=state.record is not None)
+        if s is State.UNMANAGED:
+            write_history(req.obj, [])
+        return self._upgrade(req, hr)
 
-    def _check_retries(self, req: ReleaseRequest, hr: HelmRelease, what: str) -> None:
+    def _check_retries(self, req: ReleaseRequest, hr: HelmRelease) -> None:
         remediation = hr.get_active_remediation()
-        if remediation is None:
+        if remediation is None or hr.get_active_retry() is not None:
             return
         failures = hr.status.get_failure_count(remediation)
         if remediation.retries_exhausted(failures):
@@ -206,20 +205,19 @@ class AtomicRelease:
     def _stall_retries(self, req: ReleaseRequest, hr: HelmRelease, failures: int) -> None:
         action = hr.status.last_attempted_release_action or "release"
         raise RetriesExceeded(
-            f"Failed to {action} after {failures} attempt(s)", ready=_released(req.obj)
+            f"Failed to {action} after {failures} attempt(s)", ready=_not_ready(req)
         )
 
     def _failed(self, req: ReleaseRequest, hr: HelmRelease, records: list[Any]) -> Step | None:
-        if hr.get_active_retry() is not None:
-            if req.acted:
-                self._finish(req)
-            return self._upgrade(req, hr)
         remediation = hr.get_active_remediation()
-        if remediation is None or hr.status.get_failure_count(remediation) <= 0:
-            # No failure recorded against this config: try it again rather than remediate.
-            if req.acted:
-                self._finish(req)
+        no_failure = remediation is None or hr.status.get_failure_count(remediation) <= 0
+        if hr.get_active_retry() is not None or no_failure:
+            # RetryOnFailure, or no failure counted against this config: upgrade again
+            # (once per reconcile) rather than remediate.
+            if _released_already(req):
+                return None
             return self._upgrade(req, hr)
+        assert remediation is not None
         failures = hr.status.get_failure_count(remediation)
         if (
             remediation.retries_exhausted(failures)
@@ -236,7 +234,7 @@ class AtomicRelease:
             raise MissingRollbackTarget(
                 f"Failed to perform remediation: no previous release to roll back to for "
                 f"release {req.target}",
-                ready=_released(req.obj),
+                ready=_not_ready(req),
             )
         stored = {r.version: r for r in records}.get(target.version)
         if stored is None:
@@ -520,11 +518,16 @@ def _count_failure(req: ReleaseRequest, remediation: Remediation) -> None:
     status[key] = int(status.get(key) or 0) + 1
 
 
-def _released(obj: Obj) -> tuple[str, str] | None:
-    released = Conditions(obj).get(RELEASED)
-    if released is None or released.get("status") == "True":
+def _released_already(req: ReleaseRequest) -> bool:
+    return any(action in ("install", "upgrade") for action in req.acted)
+
+
+def _not_ready(req: ReleaseRequest) -> tuple[str, str] | None:
+    """Ready as the conditions summarise it, when that is not True (kept on a stall)."""
+    ready = summarize(req.obj, req.hr)
+    if not ready or ready.get("status") == "True":
         return None
-    return str(released.get("reason")), str(released.get("message"))
+    return str(ready.get("reason")), str(ready.get("message"))
 
 
 def _failure(outcome: HelmOutcome) -> str:

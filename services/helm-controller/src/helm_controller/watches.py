@@ -1,6 +1,7 @@
-"""What else reconciles a HelmRelease: a new chart artifact of its HelmChart or
-OCIRepository, and a change to a ConfigMap or Secret it takes values from when that object
-is labelled `reconcile.fluxcd.io/watch: Enabled` (Flux's config watchers)."""
+"""What else reconciles a HelmRelease: a new chart artifact (or a changed Ready condition)
+of its HelmChart or OCIRepository, and a change to a ConfigMap or Secret it takes values
+from when that object is labelled `reconcile.fluxcd.io/watch: Enabled` (Flux's config
+watchers)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ Handler = Callable[[str, Obj, Obj | None], None]
 def _key(obj: Obj) -> str:
     meta = obj["metadata"]
     return f"{meta.get('namespace')}/{meta['name']}"
+
+
+def _ready(obj: Obj | None) -> tuple[object, object]:
+    for condition in ((obj or {}).get("status") or {}).get("conditions") or ():
+        if condition.get("type") == "Ready":
+            return condition.get("status"), condition.get("message")
+    return None, None
 
 
 def chart_source_keys(hr: Obj) -> set[tuple[str, str]]:
@@ -36,7 +44,9 @@ def chart_source_handler(
     kind: str, releases: Callable[[], list[Obj]], enqueue: Callable[[str], None]
 ) -> Handler:
     def handle(event: str, obj: Obj, old: Obj | None) -> None:
-        if new_artifact_revision(event, obj, old) is None:
+        # Besides a new artifact (Flux's predicate), a change of the source's Ready condition
+        # (a chart version that cannot be found) reaches the release's status at once.
+        if new_artifact_revision(event, obj, old) is None and _ready(obj) == _ready(old):
             return
         key = (kind, _key(obj))
         for hr in releases():
