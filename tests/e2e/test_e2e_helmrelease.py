@@ -3,6 +3,12 @@ API server, charts from a real Helm HTTP repository, releases checked with the r
 
 from __future__ import annotations
 
+import base64
+import gzip
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 from fixtures.controllers import condition
 from fixtures.helm_controller import HrEnv, decode_release_secret, ready_with
 
@@ -228,3 +234,158 @@ async def test_a_release_installed_by_hand_is_adopted_with_an_upgrade(hr_env: Hr
     assert cm["data"] == {"replicas": "4"}
     history = await hr_env.helm_json("history", "app", "-n", ns)
     assert [(h["revision"], h["status"]) for h in history] == [(1, "superseded"), (2, "deployed")]
+
+
+_TEST_HOOKS = {
+    "templates/test-ok.yaml": (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-test-ok\n"
+        "  annotations:\n    helm.sh/hook: test\ndata:\n  ok: 'true'\n"
+    ),
+    "templates/test-broken.yaml": (
+        "{{- if .Values.failTest }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+        "  name: {{ .Release.Name }}-Test-Broken\n  annotations:\n    helm.sh/hook: test\n"
+        "{{- end }}\n"
+    ),
+}
+
+
+async def test_helm_tests_run_after_install_and_a_failing_test_hook_stalls(
+    hr_env: HrEnv,
+) -> None:
+    await hr_env.repo.add_chart("demo", "1.0.0", extra_files=_TEST_HOOKS)
+    await hr_env.helm_repository()
+    ns = hr_env.namespace
+    await hr_env.helm_release("app", test={"enable": True})
+
+    obj = await hr_env.until("app", ready_with("TestSucceeded"))
+    assert condition(obj, "Ready")["message"] == (
+        f"Helm test succeeded for release {ns}/app.v1 with chart demo@1.0.0: "
+        "1 test hook completed successfully"
+    )
+    assert condition(obj, "Released")["reason"] == "InstallSucceeded"
+    hooks = obj["status"]["history"][0]["testHooks"]
+    assert hooks["app-test-ok"]["phase"] == "Succeeded"
+
+    await hr_env.helm_release("bad", test={"enable": True}, values={"failTest": True})
+    obj = await hr_env.until("bad", lambda o: condition(o, "Stalled").get("status") == "True")
+    ready = condition(obj, "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "TestFailed")
+    assert ready["message"].startswith(
+        f"Helm test failed for release {ns}/bad.v1 with chart demo@1.0.0: "
+    )
+    assert "bad-Test-Broken" in ready["message"]
+    assert condition(obj, "Stalled")["reason"] == "RetriesExceeded"
+    assert obj["status"]["installFailures"] == 1
+    assert obj["status"]["history"][0]["testHooks"]["bad-Test-Broken"]["phase"] == "Failed"
+    assert "TestFailed: Helm test failed for release" in await hr_env.event_messages()
+
+
+_BAD_KEY = {
+    "templates/bad.yaml": (
+        "{{- if .Values.badKey }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+        "  name: {{ .Release.Name }}-bad\ndata:\n  'bad key!': x\n{{- end }}\n"
+    )
+}
+
+
+async def test_a_failed_upgrade_is_rolled_back_until_retries_are_exhausted(hr_env: HrEnv) -> None:
+    await hr_env.repo.add_chart("demo", "1.0.0", extra_files=_BAD_KEY)
+    await hr_env.helm_repository()
+    ns = hr_env.namespace
+    await hr_env.helm_release("app", upgrade={"remediation": {"retries": 1}})
+    await hr_env.until("app", ready_with("InstallSucceeded"))
+
+    await hr_env.patch_spec("app", values={"badKey": True})
+    obj = await hr_env.until(
+        "app", lambda o: condition(o, "Stalled").get("status") == "True", timeout=120
+    )
+    assert condition(obj, "Stalled")["reason"] == "RetriesExceeded"
+    assert condition(obj, "Stalled")["message"] == "Failed to upgrade after 2 attempt(s)"
+    remediated = condition(obj, "Remediated")
+    assert (remediated["status"], remediated["reason"]) == ("True", "RollbackSucceeded")
+    assert remediated["message"] == (
+        f"Helm rollback to previous release {ns}/app.v3 with chart demo@1.0.0 succeeded"
+    )
+    ready = condition(obj, "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "RollbackSucceeded")
+    assert condition(obj, "Released")["reason"] == "UpgradeFailed"
+    assert "bad key!" in condition(obj, "Released")["message"]
+    assert obj["status"]["upgradeFailures"] == 2
+    history = await hr_env.helm_json("history", "app", "-n", ns)
+    assert [(h["revision"], h["status"]) for h in history] == [
+        (1, "superseded"),
+        (2, "failed"),
+        (3, "superseded"),
+        (4, "failed"),
+        (5, "deployed"),
+    ]
+    assert [h["description"].split()[0] for h in history][2] == "Rollback"
+    events = await hr_env.event_messages()
+    assert "UpgradeFailed: Helm upgrade failed for release" in events
+    assert "RollbackSucceeded: Helm rollback to previous release" in events
+
+
+async def test_a_release_left_pending_is_unlocked_once_stale_and_upgraded(hr_env: HrEnv) -> None:
+    await hr_env.repo.add_chart("demo", "1.0.0")
+    await hr_env.helm_repository()
+    ns = hr_env.namespace
+    await hr_env.helm_release("app", values={"replicas": 1})
+    await hr_env.until("app", ready_with("InstallSucceeded"))
+
+    # A controller killed in the middle of `helm upgrade` leaves revision 2 pending-upgrade.
+    [first] = await hr_env.release_secrets("app")
+    release = decode_release_secret(first)
+    release["version"] = 2
+    release["config"] = {"replicas": 2}
+    release["info"]["status"] = "pending-upgrade"
+    release["info"]["description"] = "Preparing upgrade"
+    release["info"]["last_deployed"] = datetime.now(UTC).isoformat()
+    await _write_release_secret(hr_env, release, create=True)
+
+    await hr_env.request_reconcile("app")
+    obj = await hr_env.until("app", ready_with("PendingRelease", "False"))
+    message = condition(obj, "Ready")["message"]
+    assert message.startswith(f"release {ns}/app.v2 is pending-upgrade since ")
+    assert "a Helm action may still be running" in message
+
+    stale = datetime.now(UTC) - timedelta(hours=1)
+    release["info"]["last_deployed"] = stale.isoformat()
+    await _write_release_secret(hr_env, release, create=False)
+    await hr_env.request_reconcile("app")
+    obj = await hr_env.until("app", ready_with("UpgradeSucceeded"))
+    assert condition(obj, "Ready")["message"] == (
+        f"Helm upgrade succeeded for release {ns}/app.v3 with chart demo@1.0.0"
+    )
+    history = await hr_env.helm_json("history", "app", "-n", ns)
+    assert [(h["revision"], h["status"]) for h in history] == [
+        (1, "superseded"),
+        (2, "failed"),
+        (3, "deployed"),
+    ]
+    assert history[1]["description"] == "Release unlocked from stale 'pending-upgrade' state"
+    events = await hr_env.event_messages()
+    assert f"PendingRelease: Unlocked Helm release {ns}/app.v2 with chart demo@1.0.0" in events
+
+
+async def _write_release_secret(hr_env: HrEnv, release: dict[str, Any], *, create: bool) -> None:
+    name = f"sh.helm.release.v1.{release['name']}.v{release['version']}"
+    payload = base64.b64encode(gzip.compress(json.dumps(release).encode())).decode()
+    body = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "helm.sh/release.v1",
+        "metadata": {
+            "name": name,
+            "labels": {
+                "name": release["name"],
+                "owner": "helm",
+                "status": release["info"]["status"],
+                "version": str(release["version"]),
+            },
+        },
+        "data": {"release": base64.b64encode(payload.encode()).decode()},
+    }
+    if create:
+        await hr_env.call("POST", hr_env.core_path("secrets"), body)
+    else:
+        await hr_env.call("PUT", hr_env.core_path(f"secrets/{name}"), body)

@@ -224,8 +224,6 @@ class AtomicRelease:
             and not remediation.must_remediate_last_failure()
         ):
             self._stall_retries(req, hr, failures)
-        if conditionally_remediated(req.obj):
-            self._stall_retries(req, hr, failures)
         if remediation.get_strategy() == "uninstall":
             return self._uninstall_remediation(req, hr, remediation)
         ignore_tests = remediation.must_ignore_test_failures(hr.get_test().ignore_failures)
@@ -490,16 +488,6 @@ class AtomicRelease:
         await self.events.record(
             req.obj, type_, reason, message, revision=req.chart.version, metadata=metadata
         )
-
-
-def conditionally_remediated(obj: Obj) -> bool:
-    """Remediation already ran for the current failure (Remediated is True and newer)."""
-    conditions = Conditions(obj)
-    remediated = conditions.get(REMEDIATED)
-    released = conditions.get(RELEASED)
-    if remediated is None or remediated.get("status") != "True" or released is None:
-        return False
-    return str(remediated.get("lastTransitionTime")) >= str(released.get("lastTransitionTime"))
 
 
 def _max_version(req: ReleaseRequest) -> int:
