@@ -142,7 +142,7 @@ class AtomicRelease:
         for _ in range(MAX_ACTIONS):
             hr = req.hr
             records = await list_releases(req.client, req.namespace, req.name)
-            state = determine_state(hr, records, req.chart, req.config_digest)
+            state = determine_state(hr, records, req.chart, req.config_digest, req.oci_digest)
             log.debug("release %s: %s (%s)", req.target, state.state.value, state.reason)
             step = self._next(req, hr, state, records)
             if step is None:

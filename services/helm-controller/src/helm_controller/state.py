@@ -37,7 +37,11 @@ class ReleaseState:
 
 
 def determine_state(
-    hr: HelmRelease, records: list[ReleaseRecord], chart: ChartMetadata, config_digest: str
+    hr: HelmRelease,
+    records: list[ReleaseRecord],
+    chart: ChartMetadata,
+    config_digest: str,
+    oci_digest: str | None = None,
 ) -> ReleaseState:
     """The state of the newest stored revision of the release (`records` oldest first)."""
     if not records:
@@ -58,6 +62,9 @@ def determine_state(
         return ReleaseState(State.FAILED, "release is in a failed state", record)
     if record.chart_name != chart.name or record.chart_version != chart.version:
         return ReleaseState(State.OUT_OF_SYNC, "chart differs from release", record)
+    if oci_digest and current.oci_digest and current.oci_digest != oci_digest:
+        # The same chart version pushed again under the tag (Flux tracks the OCI digest).
+        return ReleaseState(State.OUT_OF_SYNC, "chart digest differs from release", record)
     if current.config_digest != config_digest:
         return ReleaseState(State.OUT_OF_SYNC, "values differ from release", record)
     test = hr.get_test()
