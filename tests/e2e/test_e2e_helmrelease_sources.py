@@ -241,3 +241,34 @@ async def test_a_watched_values_configmap_change_upgrades_the_release(hr_env: Hr
     await hr_env.until("app", ready_with("UpgradeSucceeded"))
     _, cm = await hr_env.get_cm("app")
     assert cm["data"] == {"replicas": "6"}
+
+
+async def test_post_renderers_common_metadata_and_origin_labels_reach_the_objects(
+    hr_env: HrEnv,
+) -> None:
+    await hr_env.repo.add_chart("demo", "1.0.0")
+    await hr_env.helm_repository()
+    ns = hr_env.namespace
+    patch = {
+        "patch": "- op: add\n  path: /data/extra\n  value: patched\n",
+        "target": {"kind": "ConfigMap", "name": "app"},
+    }
+    await hr_env.helm_release(
+        "app",
+        postRenderers=[{"kustomize": {"patches": [patch]}}],
+        commonMetadata={"labels": {"team": "a"}, "annotations": {"owner": "ops"}},
+    )
+    obj = await hr_env.until("app", ready_with("InstallSucceeded"))
+    assert obj["status"]["observedPostRenderersDigest"].startswith("sha256:")
+    assert obj["status"]["observedCommonMetadataDigest"].startswith("sha256:")
+    _, cm = await hr_env.get_cm("app")
+    assert cm["data"] == {"replicas": "1", "extra": "patched"}
+    assert cm["metadata"]["labels"]["team"] == "a"
+    assert cm["metadata"]["labels"]["helm.toolkit.fluxcd.io/name"] == "app"
+    assert cm["metadata"]["labels"]["helm.toolkit.fluxcd.io/namespace"] == ns
+    assert cm["metadata"]["annotations"]["owner"] == "ops"
+
+    await hr_env.patch_spec("app", commonMetadata={"labels": {"team": "b"}})
+    await hr_env.until("app", ready_with("UpgradeSucceeded"))
+    _, cm = await hr_env.get_cm("app")
+    assert cm["metadata"]["labels"]["team"] == "b"

@@ -12,6 +12,7 @@ and the release reconciler records it as Flux records a failed action.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ from gotk_api.objects import Obj
 from gotk_runtime.process import run
 from gotk_runtime.tools import find_tool
 
+from helm_controller.postrender import PLUGIN_NAME, install_plugin
 from helm_controller.values import go_json
 
 __all__ = ["HelmCLI", "HelmOutcome", "error_line"]
@@ -67,6 +69,7 @@ class HelmCLI:
         self.home = home or Path(tempfile.mkdtemp(prefix="helm-controller-home-"))
         self._binary = binary
         self.plugins = self.home / "plugins"
+        self._plugin_ready = False
 
     @property
     def binary(self) -> str:
@@ -93,8 +96,10 @@ class HelmCLI:
         kubeconfig: Obj,
         timeout: float,
         values: Mapping[str, Any] | None = None,
+        postrender: Mapping[str, Any] | None = None,
     ) -> HelmOutcome:
-        """Run `helm <args>`; `{values}` in an arg is replaced by the values file's path."""
+        """Run `helm <args>`; `{values}` in an arg is replaced by the values file's path;
+        `postrender` is the config of gotk's post-renderer plugin for this action."""
         workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="helm-action-"))
         try:
             config_path = workdir / "kubeconfig"
@@ -105,6 +110,12 @@ class HelmCLI:
             if values is not None:
                 await asyncio.to_thread(_write_private, values_path, go_json(dict(values)))
             argv = [self.binary, *(a.replace("{values}", str(values_path)) for a in args)]
+            if postrender is not None:
+                await asyncio.to_thread(self._ensure_plugin)
+                render_path = workdir / "postrender.json"
+                data = json.dumps(dict(postrender)).encode()
+                await asyncio.to_thread(_write_private, render_path, data)
+                argv += [f"--post-renderer={PLUGIN_NAME}", f"--post-renderer-args={render_path}"]
             result = await run(
                 argv,
                 timeout=timeout + PROCESS_GRACE,
@@ -119,6 +130,11 @@ class HelmCLI:
             result.stdout.decode("utf-8", errors="replace"),
             result.stderr.decode("utf-8", errors="replace"),
         )
+
+    def _ensure_plugin(self) -> None:
+        if not self._plugin_ready:
+            install_plugin(self.plugins)
+            self._plugin_ready = True
 
     def close(self) -> None:
         shutil.rmtree(self.home, ignore_errors=True)

@@ -14,16 +14,19 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from gotk_api.conditions import (
     FORCE_REQUEST_ANNOTATION,
+    HELM_NAME_LABEL,
+    HELM_NAMESPACE_LABEL,
     RECONCILE_REQUEST_ANNOTATION,
     RESET_REQUEST_ANNOTATION,
 )
 from gotk_api.helm import HelmRelease, shorten_release_name
 from gotk_api.objects import Obj
 from gotk_runtime import EventRecorder, KubeClient, Reconciler, Result, note_attempt
+from gotk_runtime.tools import find_tool
 
 from helm_controller.chart import (
     ChartArtifact,
@@ -38,6 +41,7 @@ from helm_controller.finalize import finalize_release, uninstall_previous_target
 from helm_controller.helm_cli import HelmCLI
 from helm_controller.kubeconfig import controller_kubeconfig, release_client, release_kubeconfig
 from helm_controller.options import HelmOptions
+from helm_controller.postrender import render_config, renderers_digest
 from helm_controller.release import AtomicRelease, ReleaseRequest
 from helm_controller.values import compose_values, config_digest
 
@@ -163,6 +167,8 @@ class HelmReleaseReconciler(Reconciler):
                 client=client,
                 revision=chart.version,
                 oci_digest=oci_digest,
+                postrender=postrender_config(hr),
+                digests=observed_digests(hr),
                 force=force,
             )
             ready = await self.release.run(request)
@@ -230,3 +236,42 @@ def _handle_requests(obj: Obj, hr: HelmRelease) -> bool:
         status["lastHandledForceAt"] = force
         return True
     return False
+
+
+def postrender_config(hr: HelmRelease) -> dict[str, Any]:
+    """What gotk's post-renderer plugin does for `hr`: kustomize post-renderers, common
+    metadata, then the origin labels Flux puts on every object of a release."""
+    kustomize = [
+        r.kustomize.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for r in hr.spec.post_renderers or ()
+        if r.kustomize is not None
+    ]
+    common = hr.spec.common_metadata
+    return render_config(
+        kustomize=kustomize,
+        labels=(common.labels if common else None) or {},
+        annotations=(common.annotations if common else None) or {},
+        origin={HELM_NAME_LABEL: hr.name, HELM_NAMESPACE_LABEL: hr.namespace},
+        kustomize_bin=str(find_tool("kustomize")) if kustomize else None,
+    )
+
+
+def observed_digests(hr: HelmRelease) -> dict[str, str | None]:
+    """The post-renderer and common-metadata digests a release made now records; a change
+    of either makes the release out of sync, as in Flux."""
+    renderers = hr.spec.post_renderers
+    common = hr.spec.common_metadata
+    return {
+        "observedPostRenderersDigest": (
+            renderers_digest(
+                [r.model_dump(mode="json", by_alias=True, exclude_none=True) for r in renderers]
+            )
+            if renderers
+            else None
+        ),
+        "observedCommonMetadataDigest": (
+            renderers_digest(common.model_dump(mode="json", by_alias=True, exclude_none=True))
+            if common
+            else None
+        ),
+    }

@@ -90,6 +90,9 @@ class ReleaseRequest:
     """Client for the release's cluster and identity: storage reads, CRDs."""
     revision: str
     oci_digest: str | None = None
+    postrender: dict[str, Any] | None = None
+    digests: dict[str, str | None] = field(default_factory=dict)
+    """observedPostRenderersDigest / observedCommonMetadataDigest this reconcile wants."""
     force: bool = False
     acted: list[str] = field(default_factory=list)
 
@@ -142,7 +145,9 @@ class AtomicRelease:
         for _ in range(MAX_ACTIONS):
             hr = req.hr
             records = await list_releases(req.client, req.namespace, req.name)
-            state = determine_state(hr, records, req.chart, req.config_digest, req.oci_digest)
+            state = determine_state(
+                hr, records, req.chart, req.config_digest, req.oci_digest, req.digests
+            )
             log.debug("release %s: %s (%s)", req.target, state.state.value, state.reason)
             step = self._next(req, hr, state, records)
             if step is None:
@@ -282,7 +287,11 @@ class AtomicRelease:
         started = time.monotonic()
         req.status["lastAttemptedReleaseAction"] = action
         outcome = await self.helm.run(
-            args, kubeconfig=req.kubeconfig, timeout=timeout, values=req.values
+            args,
+            kubeconfig=req.kubeconfig,
+            timeout=timeout,
+            values=req.values,
+            postrender=req.postrender,
         )
         req.status["lastAttemptedReleaseActionDuration"] = format_duration(
             round(time.monotonic() - started, 3)
@@ -297,6 +306,11 @@ class AtomicRelease:
             )
             conditions.mark_true(RELEASED, reason, message)
             conditions.delete(TEST_SUCCESS)
+            for key, digest in req.digests.items():
+                if digest:
+                    req.status[key] = digest
+                else:
+                    req.status.pop(key, None)
             await self._event(req, "Normal", reason, message)
             return
         reason = INSTALL_FAILED_REASON if action == "install" else UPGRADE_FAILED_REASON

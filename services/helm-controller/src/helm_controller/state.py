@@ -7,6 +7,7 @@ upgrade; Untested → test; Failed → remediate; InSync → nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
@@ -42,6 +43,7 @@ def determine_state(
     chart: ChartMetadata,
     config_digest: str,
     oci_digest: str | None = None,
+    digests: Mapping[str, str | None] | None = None,
 ) -> ReleaseState:
     """The state of the newest stored revision of the release (`records` oldest first)."""
     if not records:
@@ -67,6 +69,10 @@ def determine_state(
         return ReleaseState(State.OUT_OF_SYNC, "chart digest differs from release", record)
     if current.config_digest != config_digest:
         return ReleaseState(State.OUT_OF_SYNC, "values differ from release", record)
+    status = hr.status.model_dump(by_alias=True)
+    for key, digest in (digests or {}).items():
+        if status.get(key) != digest:
+            return ReleaseState(State.OUT_OF_SYNC, f"{key} differs from release", record)
     test = hr.get_test()
     if test.enable and not current.has_been_tested():
         return ReleaseState(State.UNTESTED, "release has not been tested", record)
