@@ -6,7 +6,6 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from gotk_api.conditions import WATCH_LABEL, WATCH_LABEL_ENABLED
 from gotk_api.groups import SOURCE_GROUP, SOURCE_VERSION
 from gotk_api.objects import Obj
 from gotk_runtime import Manager, configure_logging
@@ -39,8 +38,8 @@ async def run(argv: Sequence[str] | None = None, *, handle_signals: bool = True)
     source_api = f"{SOURCE_GROUP}/{SOURCE_VERSION}"
     for kind in ("HelmChart", "OCIRepository"):
         manager.watch(source_api, kind, chart_source_handler(kind, releases, enqueue))
-    selector = f"{WATCH_LABEL}={WATCH_LABEL_ENABLED}"
-    for kind in ("ConfigMap", "Secret"):
+    selector = helm_options.watch_configs_label_selector
+    for kind in ("ConfigMap", "Secret") if selector else ():
         manager.watch(
             "v1", kind, values_source_handler(kind, releases, enqueue), label_selector=selector
         )

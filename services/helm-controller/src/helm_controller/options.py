@@ -23,6 +23,9 @@ class HelmOptions:
     graceful_shutdown_timeout: float = 600.0
     insecure_kubeconfig_exec: bool = False
     insecure_kubeconfig_tls: bool = False
+    watch_configs_label_selector: str = "reconcile.fluxcd.io/watch=Enabled"
+    """ConfigMaps and Secrets matching it reconcile the HelmReleases taking values from
+    them; empty: no config watchers (Flux's DisableConfigWatchers)."""
 
 
 def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, HelmOptions]:
@@ -65,6 +68,11 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, He
         "--insecure-kubeconfig-tls",
         "allow insecure-skip-tls-verify in spec.kubeConfig kubeconfigs",
     )
+    add(
+        "--watch-configs-label-selector",
+        default="reconcile.fluxcd.io/watch=Enabled",
+        help="ConfigMaps and Secrets whose changes reconcile the HelmReleases using them",
+    )
     args = parser.parse_args(argv)
     options = HelmOptions(
         requeue_dependency=args.requeue_dependency,
@@ -75,5 +83,6 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, He
         graceful_shutdown_timeout=args.graceful_shutdown_timeout,
         insecure_kubeconfig_exec=args.insecure_kubeconfig_exec,
         insecure_kubeconfig_tls=args.insecure_kubeconfig_tls,
+        watch_configs_label_selector=args.watch_configs_label_selector,
     )
     return RuntimeOptions.from_args(args, CONTROLLER_NAME), options
