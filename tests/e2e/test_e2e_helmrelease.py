@@ -41,6 +41,7 @@ async def test_install_then_values_change_upgrades_and_a_noop_reconcile_makes_no
     assert snapshot["chartVersion"] == "1.0.0"
     assert snapshot["appVersion"] == "1.0"
     assert snapshot["configDigest"] == status["lastAttemptedConfigDigest"]
+    assert status["inventory"]["entries"] == [{"id": f"{ns}_app__ConfigMap", "v": "v1"}]
     _, cm = await hr_env.get_cm("app")
     assert cm["data"] == {"replicas": "2"}
 

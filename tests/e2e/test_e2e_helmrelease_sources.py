@@ -166,9 +166,12 @@ async def test_chart_crds_are_created_on_install_and_replaced_on_upgrade_when_as
     await hr_env.helm_repository()
     await hr_env.helm_release("app", upgrade={"crds": "CreateReplace"})
     try:
-        await hr_env.until("app", ready_with("InstallSucceeded"))
+        obj = await hr_env.until("app", ready_with("InstallSucceeded"))
         crd = await hr_env.call("GET", crd_path)
         assert "shortNames" not in crd["spec"]["names"]
+        ids = [e["id"] for e in obj["status"]["inventory"]["entries"]]
+        assert f"_gadgets.{group}_apiextensions.k8s.io_CustomResourceDefinition" in ids
+        assert f"{hr_env.namespace}_app__ConfigMap" in ids
 
         await hr_env.repo.add_chart(
             "demo",

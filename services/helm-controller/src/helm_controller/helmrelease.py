@@ -35,10 +35,12 @@ from helm_controller.chart import (
     read_chart_metadata,
 )
 from helm_controller.chart_template import reconcile_chart_template
+from helm_controller.crds import chart_crds
 from helm_controller.dependencies import check_dependencies
 from helm_controller.errors import InvalidReleaseSpec
 from helm_controller.finalize import finalize_release, uninstall_previous_target
 from helm_controller.helm_cli import HelmCLI
+from helm_controller.inventory import build_inventory, manifest_objects
 from helm_controller.kubeconfig import controller_kubeconfig, release_client, release_kubeconfig
 from helm_controller.options import HelmOptions
 from helm_controller.postrender import render_config, renderers_digest
@@ -172,6 +174,7 @@ class HelmReleaseReconciler(Reconciler):
                 force=force,
             )
             ready = await self.release.run(request)
+            await _record_inventory(obj, client, request)
         return Result(
             reason=str(ready.get("reason")),
             message=str(ready.get("message")),
@@ -189,6 +192,17 @@ class HelmReleaseReconciler(Reconciler):
             self.base_kubeconfig,
             default_service_account=self.options.default_service_account,
         )
+
+
+async def _record_inventory(obj: Obj, client: KubeClient, request: ReleaseRequest) -> None:
+    record = request.current
+    if record is None:
+        return
+    objects = await asyncio.to_thread(
+        lambda: [*chart_crds(request.chart_path), *manifest_objects(record.manifest)]
+    )
+    inventory = await build_inventory(client, objects, record.namespace)
+    obj["status"]["inventory"] = inventory.model_dump(mode="json")
 
 
 def _record_attempt(

@@ -95,6 +95,8 @@ class ReleaseRequest:
     """observedPostRenderersDigest / observedCommonMetadataDigest this reconcile wants."""
     force: bool = False
     acted: list[str] = field(default_factory=list)
+    current: ReleaseRecord | None = None
+    """The newest stored revision when the loop ended."""
 
     @property
     def hr(self) -> HelmRelease:
@@ -151,6 +153,7 @@ class AtomicRelease:
             log.debug("release %s: %s (%s)", req.target, state.state.value, state.reason)
             step = self._next(req, hr, state, records)
             if step is None:
+                req.current = records[-1] if records else None
                 return self._finish(req)
             conditions = Conditions(req.obj)
             conditions.mark_reconciling(
