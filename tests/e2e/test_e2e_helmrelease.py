@@ -390,3 +390,48 @@ async def _write_release_secret(hr_env: HrEnv, release: dict[str, Any], *, creat
         await hr_env.call("POST", hr_env.core_path("secrets"), body)
     else:
         await hr_env.call("PUT", hr_env.core_path(f"secrets/{name}"), body)
+
+
+async def test_a_failed_install_is_uninstalled_then_retried_until_retries_are_exhausted(
+    hr_env: HrEnv,
+) -> None:
+    await hr_env.repo.add_chart("demo", "1.0.0", extra_files=_BAD_KEY)
+    await hr_env.helm_repository()
+    ns = hr_env.namespace
+    await hr_env.helm_release(
+        "app", values={"badKey": True}, install={"remediation": {"retries": 1}}
+    )
+    obj = await hr_env.until(
+        "app", lambda o: condition(o, "Stalled").get("status") == "True", timeout=120
+    )
+    assert condition(obj, "Stalled")["message"] == "Failed to install after 2 attempt(s)"
+    assert obj["status"]["installFailures"] == 2
+    assert condition(obj, "Ready")["reason"] == "InstallFailed"
+    # The first failure was remediated (uninstalled); the last one is left for inspection.
+    events = await hr_env.event_messages()
+    assert (
+        f"UninstallSucceeded: Helm uninstall remediation for release {ns}/app.v1 with chart "
+        "demo@1.0.0 succeeded"
+    ) in events
+    secrets = await hr_env.release_secrets("app")
+    assert [s["metadata"]["labels"]["status"] for s in secrets] == ["failed"]
+
+
+async def test_retry_on_failure_retries_without_remediating_or_stalling(hr_env: HrEnv) -> None:
+    await hr_env.repo.add_chart("demo", "1.0.0", extra_files=_BAD_KEY)
+    await hr_env.helm_repository()
+    await hr_env.helm_release(
+        "app",
+        values={"badKey": True},
+        install={"strategy": {"name": "RetryOnFailure", "retryInterval": "1s"}},
+    )
+    obj = await hr_env.until("app", lambda o: o["status"].get("installFailures", 0) >= 3)
+    assert condition(obj, "Stalled") == {}
+    assert condition(obj, "Remediated") == {}
+    assert condition(obj, "Ready")["reason"] == "InstallFailed"
+
+    # Never deployed: the next attempt is still an install, in place of the failed revisions.
+    await hr_env.patch_spec("app", values={"badKey": False})
+    obj = await hr_env.until("app", ready_with("InstallSucceeded"))
+    assert obj["status"]["history"][0]["status"] == "deployed"
+    assert obj["status"]["lastAttemptedReleaseAction"] == "install"

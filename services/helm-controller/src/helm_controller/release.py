@@ -220,10 +220,15 @@ class AtomicRelease:
         remediation = hr.get_active_remediation()
         no_failure = remediation is None or hr.status.get_failure_count(remediation) <= 0
         if hr.get_active_retry() is not None or no_failure:
-            # RetryOnFailure, or no failure counted against this config: upgrade again
-            # (once per reconcile) rather than remediate.
+            # RetryOnFailure, or no failure counted against this config: try again (once
+            # per reconcile) rather than remediate; a release that never deployed is
+            # installed again in place of its failed revision.
             if _released_already(req):
                 return None
+            if hr.status.last_attempted_release_action == "install" and not any(
+                r.status in ("deployed", "superseded") for r in records
+            ):
+                return self._install(req, hr, replace=True)
             return self._upgrade(req, hr)
         assert remediation is not None
         failures = hr.status.get_failure_count(remediation)
@@ -289,6 +294,8 @@ class AtomicRelease:
         since = _max_version(req)
         started = time.monotonic()
         req.status["lastAttemptedReleaseAction"] = action
+        # A new attempt: the remediation of the previous one no longer describes the release.
+        Conditions(req.obj).delete(REMEDIATED)
         outcome = await self.helm.run(
             args,
             kubeconfig=req.kubeconfig,
