@@ -3,7 +3,10 @@ dependencies, one-off requests and watched values objects."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fixtures.controllers import condition, eventually
+from fixtures.git_servers import GitHTTPServer, GitRepo
 from fixtures.helm_controller import SRC, HrEnv, ready_with
 from fixtures.oci_registry import Registry, unique_repo
 from source_controller.oci import HELM_CHART_CONFIG, HELM_CHART_LAYER
@@ -275,3 +278,56 @@ async def test_post_renderers_common_metadata_and_origin_labels_reach_the_object
     await hr_env.until("app", ready_with("UpgradeSucceeded"))
     _, cm = await hr_env.get_cm("app")
     assert cm["metadata"]["labels"]["team"] == "b"
+
+
+async def test_a_chart_from_a_git_repository_is_upgraded_on_a_new_commit(
+    hr_env: HrEnv, make_git_repo: Callable[..., GitRepo], git_http_server: GitHTTPServer
+) -> None:
+    repo = make_git_repo()
+    template = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n"
+        "data:\n  greeting: {{ .Values.greeting | quote }}\n"
+    )
+    files = {
+        "charts/hello/Chart.yaml": "apiVersion: v2\nname: hello\nversion: 0.1.0\n",
+        "charts/hello/values.yaml": "greeting: hello\n",
+        "charts/hello/templates/cm.yaml": template,
+    }
+    first = repo.commit(files)
+    ns = hr_env.namespace
+    git = {
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "GitRepository",
+        "metadata": {"name": "app"},
+        "spec": {"url": git_http_server.url(repo), "interval": "1h", "ref": {"branch": "master"}},
+    }
+    await hr_env.call("POST", f"{SRC}/namespaces/{ns}/gitrepositories", git)
+    body = {
+        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+        "kind": "HelmRelease",
+        "metadata": {"name": "hello"},
+        "spec": {
+            "interval": "1h",
+            "chart": {
+                "spec": {
+                    "chart": "./charts/hello",
+                    "reconcileStrategy": "Revision",
+                    "sourceRef": {"kind": "GitRepository", "name": "app"},
+                }
+            },
+        },
+    }
+    await hr_env.call("POST", hr_env.hr_path(), body)
+    obj = await hr_env.until("hello", ready_with("InstallSucceeded"))
+    assert obj["status"]["lastAttemptedRevision"] == f"0.1.0+{first[:12]}"
+    assert (await hr_env.get_cm("hello"))[1]["data"] == {"greeting": "hello"}
+
+    second = repo.commit({"charts/hello/values.yaml": "greeting: hello again\n"})
+    await hr_env.call(
+        "PATCH",
+        f"{SRC}/namespaces/{ns}/gitrepositories/app",
+        {"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": second}}},
+    )
+    obj = await hr_env.until("hello", ready_with("UpgradeSucceeded"))
+    assert obj["status"]["lastAttemptedRevision"] == f"0.1.0+{second[:12]}"
+    assert (await hr_env.get_cm("hello"))[1]["data"] == {"greeting": "hello again"}
