@@ -331,3 +331,19 @@ async def test_a_chart_from_a_git_repository_is_upgraded_on_a_new_commit(
     obj = await hr_env.until("hello", ready_with("UpgradeSucceeded"))
     assert obj["status"]["lastAttemptedRevision"] == f"0.1.0+{second[:12]}"
     assert (await hr_env.get_cm("hello"))[1]["data"] == {"greeting": "hello again"}
+
+
+async def test_a_new_release_name_uninstalls_the_old_release_and_installs_the_new_one(
+    hr_env: HrEnv,
+) -> None:
+    await hr_env.repo.add_chart("demo", "1.0.0")
+    await hr_env.helm_repository()
+    await hr_env.helm_release("app")
+    await hr_env.until("app", ready_with("InstallSucceeded"))
+
+    await hr_env.patch_spec("app", releaseName="renamed")
+    obj = await hr_env.until("app", ready_with("InstallSucceeded"))
+    assert [s["name"] for s in obj["status"]["history"]] == ["renamed"]
+    assert await hr_env.release_secrets("app") == []
+    assert (await hr_env.get_cm("app"))[0] == 404
+    assert (await hr_env.get_cm("renamed"))[0] == 200

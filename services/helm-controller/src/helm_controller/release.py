@@ -52,10 +52,9 @@ class AtomicRelease:
             if step is None:
                 req.current = records[-1] if records else None
                 return self._finish(req)
-            conditions = Conditions(req.obj)
-            conditions.mark_reconciling(
-                f"Running '{step.name}' action with timeout of {format_duration(step.timeout)}"
-            )
+            running = f"'{step.name}' action with timeout of {format_duration(step.timeout)}"
+            log.info("release %s is %s: running %s", req.target, state.state.value, running)
+            Conditions(req.obj).mark_reconciling(f"Running {running}")
             await patch_progress(req.obj)
             await step.run()
             req.acted.append(step.name)
