@@ -4,7 +4,9 @@
   release Secret written by Helm;
 - `helm template` as a subprocess, then gotk's own server-side apply of each rendered
   object from this process (the alternative: render with Helm, apply like
-  kustomize-controller); Helm storage would still have to be written on top.
+  kustomize-controller); Helm storage would still have to be written on top;
+- `helm install` through gotk's post-renderer plugin (origin labels only), what every
+  helm-controller install pays for Flux's `helm.toolkit.fluxcd.io/*` labels.
 
 Each is timed over `--runs` fresh releases of the bench fleet's 4-object chart on the
 `minimal` cluster, without waiting for readiness (`--wait=hookOnly` on both sides, since
@@ -28,6 +30,7 @@ import yaml
 from gotk_envtest import ControlPlane
 from gotk_runtime import KubeClient, load_config
 from gotk_runtime.tools import find_tool
+from helm_controller.postrender import PLUGIN_NAME, install_plugin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -71,8 +74,13 @@ async def main(runs: int) -> None:
             await asyncio.to_thread(
                 _helm, ["install", "warm", str(archive), "-n", "install", "--wait=hookOnly"], env
             )
+            install_plugin(root / ".helm" / "plugins")
+            env["HELM_PLUGINS"] = str(root / ".helm" / "plugins")
+            config = root / "postrender.json"
+            config.write_text('{"origin": {"helm.toolkit.fluxcd.io/name": "r"}}')
             installs: list[float] = []
             applies: list[float] = []
+            rendered: list[float] = []
             async with KubeClient(await load_config(plane.kubeconfig)) as client:
                 await _template_and_apply(client, archive, "warm", "apply", env)
                 for index in range(runs):
@@ -94,11 +102,29 @@ async def main(runs: int) -> None:
                     applies.append(
                         await _template_and_apply(client, archive, f"r{index}", "apply", env)
                     )
+                    started = time.perf_counter()
+                    await asyncio.to_thread(
+                        _helm,
+                        [
+                            "install",
+                            f"p{index}",
+                            str(archive),
+                            "-n",
+                            "install",
+                            "--wait=hookOnly",
+                            "--server-side=true",
+                            f"--post-renderer={PLUGIN_NAME}",
+                            f"--post-renderer-args={config}",
+                        ],
+                        env,
+                    )
+                    rendered.append(time.perf_counter() - started)
     print(f"runs: {runs}, 4-object chart, minimal cluster, no readiness wait")
     print(f"{'':44} {'median s':>9} {'min s':>7} {'max s':>7}")
     for label, values in (
         ("helm install (subprocess, storage included)", installs),
         ("helm template + gotk SSA (no storage)", applies),
+        ("helm install + gotk post-renderer plugin", rendered),
     ):
         print(f"{label:44} {statistics.median(values):9.3f} {min(values):7.3f} {max(values):7.3f}")
 
