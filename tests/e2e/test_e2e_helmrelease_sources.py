@@ -347,3 +347,23 @@ async def test_a_new_release_name_uninstalls_the_old_release_and_installs_the_ne
     assert await hr_env.release_secrets("app") == []
     assert (await hr_env.get_cm("app"))[0] == 404
     assert (await hr_env.get_cm("renamed"))[0] == 200
+
+
+async def test_a_new_chart_name_replaces_the_release(hr_env: HrEnv) -> None:
+    await hr_env.repo.add_chart("demo", "1.0.0")
+    await hr_env.repo.add_chart("other", "2.0.0")
+    await hr_env.helm_repository()
+    await hr_env.helm_release("app")
+    await hr_env.until("app", ready_with("InstallSucceeded"))
+
+    chart = {"chart": "other", "sourceRef": {"kind": "HelmRepository", "name": "charts"}}
+    await hr_env.patch_spec("app", chart={"spec": chart})
+    obj = await hr_env.until(
+        "app",
+        lambda o: (
+            ready_with("InstallSucceeded")(o) and o["status"]["history"][0]["chartName"] == "other"
+        ),
+    )
+    assert [(s["chartName"], s["version"]) for s in obj["status"]["history"]] == [("other", 1)]
+    history = await hr_env.helm_json("history", "app", "-n", hr_env.namespace)
+    assert [(h["revision"], h["chart"]) for h in history] == [(1, "other-2.0.0")]

@@ -1,4 +1,5 @@
-"""Uninstalling: when the HelmRelease is deleted, and when its release target moves.
+"""Uninstalling: when the HelmRelease is deleted, and when its release target or chart name
+changes.
 
 On deletion the release last recorded in `status.history` is uninstalled as `spec.uninstall`
 says (a failed uninstall is retried until it succeeds), then the HelmChart made from
@@ -73,10 +74,16 @@ async def uninstall_previous_target(
     kubeconfig: Obj,
     name: str,
     namespace: str,
+    chart_name: str,
 ) -> None:
-    """A changed release name or namespace: uninstall the old release, forget its history."""
+    """A changed release name, namespace or chart name: uninstall the old release and
+    forget its history, so the new one is installed from scratch (Flux 2.8)."""
     current = latest(hr.status.history or [])
-    if current is None or (current.name, current.namespace) == (name, namespace):
+    if current is None or (current.name, current.namespace, current.chart_name) == (
+        name,
+        namespace,
+        chart_name,
+    ):
         return
     await _uninstall(helm, events, obj, hr, kubeconfig, current.name, current.namespace)
     write_history(obj, [])

@@ -155,7 +155,7 @@ class HelmReleaseReconciler(Reconciler):
             default_service_account=options.default_service_account,
         ) as client:
             await uninstall_previous_target(
-                self.helm, self.events, obj, hr, kubeconfig, name, namespace
+                self.helm, self.events, obj, hr, kubeconfig, name, namespace, chart.name
             )
             request = ReleaseRequest(
                 obj=obj,
