@@ -6,10 +6,13 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
+import signal
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from fixtures.controllers import condition
+from fixtures.controllers import condition, eventually
 from fixtures.helm_controller import HrEnv, decode_release_secret, ready_with
 
 
@@ -204,8 +207,6 @@ async def test_deleting_the_helmrelease_uninstalls_and_deletes_its_helmchart(
     async def gone() -> bool:
         status, _ = await hr_env.cluster.request("GET", hr_env.hr_path("app"))
         return status == 404
-
-    from fixtures.controllers import eventually
 
     await eventually(gone, timeout=60)
     assert (await hr_env.get_cm("app"))[0] == 404
@@ -435,3 +436,73 @@ async def test_retry_on_failure_retries_without_remediating_or_stalling(hr_env: 
     obj = await hr_env.until("app", ready_with("InstallSucceeded"))
     assert obj["status"]["history"][0]["status"] == "deployed"
     assert obj["status"]["lastAttemptedReleaseAction"] == "install"
+
+
+_HANGING = {
+    "templates/hang.yaml": (
+        "{{- if .Values.hang }}\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n"
+        "  name: {{ .Release.Name }}-hang\nspec:\n  selector: {matchLabels: {app: hang}}\n"
+        "  template:\n    metadata: {labels: {app: hang}}\n"
+        "    spec: {containers: [{name: c, image: nginx}]}\n{{- end }}\n"
+    )
+}
+
+
+def _helm_pids(namespace: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv[0].endswith(b"/helm") and f"--namespace={namespace}".encode() in argv:
+            pids.append(int(entry.name))
+    return pids
+
+
+async def test_a_helm_upgrade_killed_mid_way_is_unlocked_at_once_and_rolled_back(
+    hr_env: HrEnv,
+) -> None:
+    # On the minimal cluster a Deployment never reports progress: `--wait` hangs on it.
+    await hr_env.repo.add_chart("demo", "1.0.0", extra_files=_HANGING)
+    await hr_env.helm_repository()
+    ns = hr_env.namespace
+    await hr_env.helm_release(
+        "app", timeout="20s", upgrade={"remediation": {"retries": 1}}, values={"hang": False}
+    )
+    await hr_env.until("app", ready_with("InstallSucceeded"))
+
+    await hr_env.patch_spec("app", values={"hang": True})
+
+    async def pending_upgrade() -> list[int]:
+        labels = [s["metadata"]["labels"]["status"] for s in await hr_env.release_secrets("app")]
+        return _helm_pids(ns) if labels[-1:] == ["pending-upgrade"] else []
+
+    for pid in await eventually(pending_upgrade, timeout=30):
+        os.kill(pid, signal.SIGKILL)
+
+    try:
+        obj = await hr_env.until(
+            "app", lambda o: condition(o, "Remediated").get("reason") == "RollbackSucceeded"
+        )
+        assert condition(obj, "Released")["reason"] == "PendingRelease"
+        events = await hr_env.event_messages()
+        assert (
+            f"UpgradeFailed: Helm upgrade failed for release {ns}/app with chart demo@1.0.0: "
+            "helm was killed by signal 9"
+        ) in events
+        assert (
+            f"PendingRelease: Unlocked Helm release {ns}/app.v2 with chart demo@1.0.0 in "
+            "'pending-upgrade' state: marked it failed (the helm process of this controller "
+            "that held it has ended)"
+        ) in events
+        history = await hr_env.helm_json("history", "app", "-n", ns)
+        assert [(h["revision"], h["status"]) for h in history][:3] == [
+            (1, "superseded"),
+            (2, "failed"),
+            (3, "deployed"),
+        ]
+    finally:
+        await hr_env.patch_spec("app", suspend=True)

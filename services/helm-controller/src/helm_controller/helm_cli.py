@@ -50,7 +50,11 @@ class HelmOutcome:
 
     @property
     def error(self) -> str:
-        return error_line(self.stderr) or f"helm exited {self.returncode}"
+        if line := error_line(self.stderr):
+            return line
+        if self.returncode < 0:
+            return f"helm was killed by signal {-self.returncode}"
+        return f"helm exited {self.returncode}"
 
 
 def error_line(stderr: str) -> str:

@@ -43,6 +43,8 @@ class ReleaseRequest:
     """observedPostRenderersDigest / observedCommonMetadataDigest this reconcile wants."""
     force: bool = False
     acted: list[str] = field(default_factory=list)
+    ended: set[int] = field(default_factory=set)
+    """Revisions made by helm processes of this reconcile, all of which have exited."""
     current: ReleaseRecord | None = None
     """The newest stored revision when the loop ended."""
 

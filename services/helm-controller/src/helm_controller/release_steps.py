@@ -242,7 +242,12 @@ class ReleaseSteps:
     def unlock(self, req: ReleaseRequest, hr: HelmRelease, record: ReleaseRecord) -> Step:
         # A helm process may still be working on it (our own, orphaned by a killed
         # controller, or someone's CLI): only a release pending for longer than an action
-        # may take is stale. Flux unlocks at once.
+        # may take is stale — unless the process that made it was ours and has ended
+        # (killed, or timed out past Helm's own timeout). Flux unlocks at once.
+        if record.version in req.ended:
+            return self._unlock_step(
+                req, hr, record, "the helm process of this controller that held it has ended"
+            )
         timeout = max(
             hr.get_install().get_timeout(hr.get_timeout()),
             hr.get_upgrade().get_timeout(hr.get_timeout()),
@@ -261,6 +266,13 @@ class ReleaseSteps:
                 reason=PENDING_RELEASE_REASON,
             )
 
+        held_since = (since or stale_at).strftime("%Y-%m-%dT%H:%M:%SZ")
+        held = f"no Helm process has held it since {held_since}"
+        return self._unlock_step(req, hr, record, held)
+
+    def _unlock_step(
+        self, req: ReleaseRequest, hr: HelmRelease, record: ReleaseRecord, why: str
+    ) -> Step:
         async def run() -> None:
             status = record.status
             await update_status(
@@ -269,8 +281,7 @@ class ReleaseSteps:
             await self._observe(req, hr, max_version(req))
             message = (
                 f"Unlocked Helm release {record.full_name} with chart {record.chart} in "
-                f"'{status}' state: marked it failed (no Helm process has held it since "
-                f"{(since or stale_at).strftime('%Y-%m-%dT%H:%M:%SZ')}); remediation follows"
+                f"'{status}' state: marked it failed ({why}); remediation follows"
             )
             Conditions(req.obj).mark_false(RELEASED, PENDING_RELEASE_REASON, message)
             await self._event(req, "Warning", PENDING_RELEASE_REASON, message)
@@ -299,6 +310,8 @@ class ReleaseSteps:
             tested_version=tested_version,
         )
         write_history(req.obj, history)
+        # Revisions made by the helm process that just returned: nothing holds them now.
+        req.ended.update(r.version for r in records if r.version > since)
         newest = records[-1] if records else None
         if newest is not None and newest.version > since:
             return newest
