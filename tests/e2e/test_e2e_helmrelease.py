@@ -220,6 +220,26 @@ async def test_deleting_the_helmrelease_uninstalls_and_deletes_its_helmchart(
     )
 
 
+async def test_deleting_a_suspended_helmrelease_leaves_the_release_installed(
+    hr_env: HrEnv,
+) -> None:
+    await hr_env.repo.add_chart("demo", "1.0.0")
+    await hr_env.helm_repository()
+    await hr_env.helm_release("app")
+    await hr_env.until("app", ready_with("InstallSucceeded"))
+    await hr_env.patch_spec("app", suspend=True)
+    await hr_env.call("DELETE", hr_env.hr_path("app"))
+
+    async def gone() -> bool:
+        status, _ = await hr_env.cluster.request("GET", hr_env.hr_path("app"))
+        return status == 404
+
+    await eventually(gone, timeout=60)
+    assert (await hr_env.get_cm("app"))[0] == 200
+    listed = await hr_env.helm_json("list", "-n", hr_env.namespace)
+    assert [(r["name"], r["status"]) for r in listed] == [("app", "deployed")]
+
+
 async def test_a_release_installed_by_hand_is_adopted_with_an_upgrade(hr_env: HrEnv) -> None:
     archive = await hr_env.repo.add_chart("demo", "1.0.0")
     await hr_env.helm_repository()
