@@ -110,6 +110,7 @@ UNINSTALL_FAILED_REASON: Final = "UninstallFailed"
 INVENTORY_BUILD_FAILED_REASON: Final = "InventoryBuildFailed"
 RETRIES_EXCEEDED_REASON: Final = "RetriesExceeded"
 MISSING_ROLLBACK_TARGET_REASON: Final = "MissingRollbackTarget"
+INIT_FAILED_REASON: Final = "InitFailed"
 
 # --- Event reasons that are not condition reasons
 NEW_ARTIFACT_EVENT_REASON: Final = "NewArtifact"

@@ -189,7 +189,13 @@ def apply_outcome(
     if isinstance(outcome, GotkError) and outcome.stalling:
         conditions.delete("Reconciling")
         conditions.mark_stalled(reason, message)
-        conditions.mark_false(READY, reason, message)
+        # An error may keep Ready on the failure that led here (helm-controller's Ready shows
+        # the failed action while Stalled says RetriesExceeded).
+        ready_reason, ready_message = getattr(outcome, "ready_condition", None) or (
+            reason,
+            message,
+        )
+        conditions.mark_false(READY, ready_reason, ready_message[:MAX_MESSAGE_LENGTH])
         if generation is not None:
             status["observedGeneration"] = generation
         return Decision("never", event=("Warning", reason, message), observed=True)

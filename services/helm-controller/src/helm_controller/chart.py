@@ -1,0 +1,221 @@
+"""The chart to release: the artifact of the HelmChart (`spec.chart`) or of `spec.chartRef`
+(OCIRepository or HelmChart), downloaded digest-verified with gotk_artifacts.
+
+A source that is missing, not yet reconciled at its generation, not Ready or without an
+artifact is waited for (the source watch reconciles the release when an artifact arrives);
+its own Ready message is quoted so "no chart version found" reads on the HelmRelease.
+The chart's `Chart.yaml` is read from the archive for the name, version and appVersion
+that decide whether an upgrade is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Final
+
+import yaml
+from gotk_api.conditions import ACCESS_DENIED_REASON, ARTIFACT_FAILED_REASON
+from gotk_api.errors import GotkError
+from gotk_api.groups import SOURCE_GROUP, SOURCE_VERSION
+from gotk_api.helm import HelmRelease
+from gotk_api.meta import format_duration
+from gotk_api.objects import Obj
+from gotk_artifacts import ArtifactNotFound, download_artifact
+from gotk_runtime import KubeClient, KubeError, NotFound, Resource, Waiting
+
+__all__ = [
+    "SOURCE_KINDS",
+    "ChartArtifact",
+    "ChartLoadError",
+    "ChartMetadata",
+    "download_chart",
+    "get_chart_artifact",
+    "read_chart_metadata",
+]
+
+SOURCE_KINDS: dict[str, Resource] = {
+    "HelmChart": Resource(SOURCE_GROUP, SOURCE_VERSION, "helmcharts", "HelmChart", True),
+    "OCIRepository": Resource(
+        SOURCE_GROUP, SOURCE_VERSION, "ocirepositories", "OCIRepository", True
+    ),
+}
+MAX_CHART_SIZE: Final = 100 << 20
+"""Helm's own loader refuses charts that unpack to more than this."""
+MAX_CHART_FILE_SIZE: Final = 5 << 20
+
+
+class ChartLoadError(GotkError):
+    """The chart artifact cannot be downloaded or is not a chart (ArtifactFailed)."""
+
+    reason = ARTIFACT_FAILED_REASON
+
+
+@dataclass(frozen=True, slots=True)
+class ChartArtifact:
+    """Where the chart artifact is, as the source's status advertises it."""
+
+    kind: str
+    namespace: str
+    name: str
+    url: str
+    revision: str
+    digest: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} '{self.namespace}/{self.name}'"
+
+
+@dataclass(frozen=True, slots=True)
+class ChartMetadata:
+    name: str
+    version: str
+    app_version: str
+
+    @property
+    def versioned(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+def chart_source(hr: HelmRelease, template: tuple[str, str] | None) -> tuple[str, str, str]:
+    """(kind, namespace, name) of the object holding the chart artifact."""
+    if template is not None:
+        return "HelmChart", template[0], template[1]
+    ref = hr.spec.chart_ref
+    assert ref is not None
+    return ref.kind, ref.namespace or hr.namespace, ref.name
+
+
+async def get_chart_artifact(
+    client: KubeClient,
+    hr: HelmRelease,
+    template: tuple[str, str] | None,
+    *,
+    no_cross_namespace_refs: bool,
+    requeue_after: float,
+) -> ChartArtifact:
+    kind, namespace, name = chart_source(hr, template)
+    where = f"{kind} '{namespace}/{name}'"
+    if template is None and no_cross_namespace_refs and namespace != hr.namespace:
+        raise GotkError(
+            f"can't access '{kind}/{namespace}/{name}', cross-namespace references have been "
+            "blocked",
+            reason=ACCESS_DENIED_REASON,
+            stalling=True,
+        )
+    resource = SOURCE_KINDS.get(kind)
+    if resource is None:
+        raise GotkError(
+            f"spec.chartRef: kind '{kind}' is not supported by gotk (ExternalArtifact needs a "
+            "feature gate in Flux and is not implemented)",
+            reason=ARTIFACT_FAILED_REASON,
+            stalling=True,
+        )
+    retry = f", retrying in {format_duration(requeue_after)}"
+    try:
+        source = await client.get(resource, name, namespace)
+    except NotFound:
+        raise Waiting(
+            f"{where} not found{retry}", requeue_after=requeue_after, reason=ARTIFACT_FAILED_REASON
+        ) from None
+    except KubeError as err:
+        raise ChartLoadError(f"could not get {where}: {err.message}") from None
+    status = source.get("status") or {}
+    artifact = status.get("artifact") or {}
+    ready: Obj = next((c for c in status.get("conditions") or () if c.get("type") == "Ready"), {})
+    generation = source["metadata"].get("generation")
+    if generation != status.get("observedGeneration") or ready.get("status") != "True":
+        detail = ready.get("message") or "reconciliation in progress"
+        raise Waiting(
+            f"{where} is not ready: {detail}",
+            requeue_after=requeue_after,
+            reason=ARTIFACT_FAILED_REASON,
+        )
+    if not artifact.get("url"):
+        raise Waiting(
+            f"{where} has no artifact{retry}",
+            requeue_after=requeue_after,
+            reason=ARTIFACT_FAILED_REASON,
+        )
+    return ChartArtifact(
+        kind=kind,
+        namespace=namespace,
+        name=name,
+        url=_localhost(str(artifact["url"])),
+        revision=str(artifact.get("revision", "")),
+        digest=str(artifact.get("digest", "")),
+    )
+
+
+async def download_chart(
+    artifact: ChartArtifact, dest: Path, *, timeout: float, retries: int, requeue_after: float
+) -> Path:
+    """The chart archive at `dest`, its digest verified before anything reads it."""
+    try:
+        return await download_artifact(
+            artifact.url,
+            artifact.digest,
+            dest,
+            max_size=MAX_CHART_SIZE,
+            timeout=timeout,
+            retries=retries,
+        )
+    except ArtifactNotFound:
+        raise Waiting(
+            f"chart artifact of {artifact} not found, retrying in {format_duration(requeue_after)}",
+            requeue_after=requeue_after,
+            reason=ARTIFACT_FAILED_REASON,
+        ) from None
+
+
+async def read_chart_metadata(archive: Path, artifact: ChartArtifact) -> ChartMetadata:
+    return await asyncio.to_thread(_read_metadata, archive, artifact)
+
+
+def _read_metadata(archive: Path, artifact: ChartArtifact) -> ChartMetadata:
+    try:
+        with tarfile.open(archive, mode="r:*") as tar:
+            for member in tar:
+                path = PurePosixPath(member.name)
+                if len(path.parts) == 2 and path.name == "Chart.yaml" and member.isfile():
+                    if member.size > MAX_CHART_FILE_SIZE:
+                        raise ChartLoadError(f"Chart.yaml of {artifact} is too large")
+                    handle = tar.extractfile(member)
+                    data = handle.read() if handle else b""
+                    return _parse_chart_yaml(data, artifact)
+    except (tarfile.TarError, OSError, EOFError) as err:
+        raise ChartLoadError(
+            f"chart artifact of {artifact} is not a chart archive: {err}"
+        ) from None
+    raise ChartLoadError(f"chart artifact of {artifact} holds no Chart.yaml")
+
+
+def _parse_chart_yaml(data: bytes, artifact: ChartArtifact) -> ChartMetadata:
+    try:
+        meta = yaml.safe_load(io.BytesIO(data))
+    except yaml.YAMLError as err:
+        raise ChartLoadError(f"Chart.yaml of {artifact} is not valid YAML: {err}") from None
+    if not isinstance(meta, dict) or not meta.get("name") or not meta.get("version"):
+        raise ChartLoadError(f"Chart.yaml of {artifact} has no name or version")
+    return ChartMetadata(
+        name=str(meta["name"]),
+        version=str(meta["version"]),
+        app_version=str(meta.get("appVersion") or ""),
+    )
+
+
+SOURCE_LOCALHOST_ENV: Final = "SOURCE_CONTROLLER_LOCALHOST"
+"""Rewrites the host of artifact URLs (Flux's knob for running outside the cluster)."""
+
+
+def _localhost(url: str) -> str:
+    override = os.environ.get(SOURCE_LOCALHOST_ENV)
+    if not override:
+        return url
+    scheme, sep, rest = url.partition("://")
+    _, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{override}{slash}{path}"

@@ -1,0 +1,88 @@
+"""helm-controller's flags: the shared runtime flags plus Flux's helm-controller flags."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gotk_runtime import RuntimeOptions, runtime_flags
+from gotk_runtime.flags import go_bool, go_duration
+
+CONTROLLER_NAME = "helm-controller"
+FIELD_MANAGER = "helm-controller"
+
+
+@dataclass(frozen=True, slots=True)
+class HelmOptions:
+    requeue_dependency: float = 30.0
+    no_cross_namespace_refs: bool = False
+    default_service_account: str = ""
+    http_retry: int = 9
+    kubeconfig: str | None = None
+    """The controller's own kubeconfig (`--kubeconfig`); helm runs with a copy of it."""
+    graceful_shutdown_timeout: float = 600.0
+    insecure_kubeconfig_exec: bool = False
+    insecure_kubeconfig_tls: bool = False
+    watch_configs_label_selector: str = "reconcile.fluxcd.io/watch=Enabled"
+    """ConfigMaps and Secrets matching it reconcile the HelmReleases taking values from
+    them; empty: no config watchers (Flux's DisableConfigWatchers)."""
+
+
+def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, HelmOptions]:
+    parser = runtime_flags(concurrent=4)
+    parser.prog = "python -m helm_controller"
+    add = parser.add_argument
+
+    def flag_bool(name: str, help_: str) -> None:
+        add(name, type=go_bool, nargs="?", const=True, default=False, metavar="BOOL", help=help_)
+
+    add(
+        "--requeue-dependency",
+        type=go_duration,
+        default=30.0,
+        metavar="DURATION",
+        help="how long to wait before retrying when a dependency is not ready",
+    )
+    flag_bool(
+        "--no-cross-namespace-refs",
+        "refuse chart sources in another namespace (multi-tenancy lock-down)",
+    )
+    add(
+        "--default-service-account",
+        default="",
+        help="service account impersonated when a HelmRelease sets no serviceAccountName",
+    )
+    add("--http-retry", type=int, default=9, help="retries of a failed chart download")
+    add(
+        "--graceful-shutdown-timeout",
+        type=go_duration,
+        default=600.0,
+        metavar="DURATION",
+        help="how long running Helm actions may take to finish on shutdown",
+    )
+    flag_bool(
+        "--insecure-kubeconfig-exec",
+        "allow exec credential plugins in spec.kubeConfig kubeconfigs",
+    )
+    flag_bool(
+        "--insecure-kubeconfig-tls",
+        "allow insecure-skip-tls-verify in spec.kubeConfig kubeconfigs",
+    )
+    add(
+        "--watch-configs-label-selector",
+        default="reconcile.fluxcd.io/watch=Enabled",
+        help="ConfigMaps and Secrets whose changes reconcile the HelmReleases using them",
+    )
+    args = parser.parse_args(argv)
+    options = HelmOptions(
+        requeue_dependency=args.requeue_dependency,
+        no_cross_namespace_refs=args.no_cross_namespace_refs,
+        default_service_account=args.default_service_account,
+        http_retry=args.http_retry,
+        kubeconfig=args.kubeconfig,
+        graceful_shutdown_timeout=args.graceful_shutdown_timeout,
+        insecure_kubeconfig_exec=args.insecure_kubeconfig_exec,
+        insecure_kubeconfig_tls=args.insecure_kubeconfig_tls,
+        watch_configs_label_selector=args.watch_configs_label_selector,
+    )
+    return RuntimeOptions.from_args(args, CONTROLLER_NAME), options
