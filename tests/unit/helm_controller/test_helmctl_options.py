@@ -14,7 +14,7 @@ def test_defaults_are_fluxs() -> None:
     assert not runtime.enable_leader_election
     assert helm == HelmOptions()
     assert helm.requeue_dependency == 30.0
-    assert helm.graceful_shutdown_timeout == 600.0
+    assert runtime.graceful_shutdown_timeout == 600.0
     assert helm.watch_configs_label_selector == "reconcile.fluxcd.io/watch=Enabled"
 
 

@@ -19,9 +19,7 @@ from helm_controller.watches import chart_source_handler, values_source_handler
 async def run(argv: Sequence[str] | None = None, *, handle_signals: bool = True) -> None:
     options, helm_options = parse_options(argv)
     configure_logging(options.log_level, options.log_encoding)
-    manager = await Manager.connect(
-        options, shutdown_timeout=helm_options.graceful_shutdown_timeout
-    )
+    manager = await Manager.connect(options)
     helm = HelmCLI()
     reconciler = HelmReleaseReconciler(manager.client, manager.events, helm_options, helm=helm)
     manager.add_reconciler(reconciler)

@@ -20,7 +20,6 @@ class HelmOptions:
     http_retry: int = 9
     kubeconfig: str | None = None
     """The controller's own kubeconfig (`--kubeconfig`); helm runs with a copy of it."""
-    graceful_shutdown_timeout: float = 600.0
     insecure_kubeconfig_exec: bool = False
     insecure_kubeconfig_tls: bool = False
     watch_configs_label_selector: str = "reconcile.fluxcd.io/watch=Enabled"
@@ -29,7 +28,8 @@ class HelmOptions:
 
 
 def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, HelmOptions]:
-    parser = runtime_flags(concurrent=4)
+    # Flux gives Helm actions 600s to finish on shutdown; the other services 30s.
+    parser = runtime_flags(concurrent=4, graceful_shutdown_timeout=600.0)
     parser.prog = "python -m helm_controller"
     add = parser.add_argument
 
@@ -53,13 +53,6 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, He
         help="service account impersonated when a HelmRelease sets no serviceAccountName",
     )
     add("--http-retry", type=int, default=9, help="retries of a failed chart download")
-    add(
-        "--graceful-shutdown-timeout",
-        type=go_duration,
-        default=600.0,
-        metavar="DURATION",
-        help="how long running Helm actions may take to finish on shutdown",
-    )
     flag_bool(
         "--insecure-kubeconfig-exec",
         "allow exec credential plugins in spec.kubeConfig kubeconfigs",
@@ -80,7 +73,6 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, He
         default_service_account=args.default_service_account,
         http_retry=args.http_retry,
         kubeconfig=args.kubeconfig,
-        graceful_shutdown_timeout=args.graceful_shutdown_timeout,
         insecure_kubeconfig_exec=args.insecure_kubeconfig_exec,
         insecure_kubeconfig_tls=args.insecure_kubeconfig_tls,
         watch_configs_label_selector=args.watch_configs_label_selector,
