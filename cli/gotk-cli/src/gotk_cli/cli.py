@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 __all__ = [
+    "DURATION",
     "CommandResult",
     "GotkCommand",
     "GotkGroup",
@@ -242,3 +243,22 @@ def command(
         return built
 
     return make
+
+
+class GoDuration(click.ParamType):  # type: ignore[type-arg]
+    """A flag value in Go's duration syntax (``1m30s``), as seconds."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_go_duration(str(value))
+        except ValueError:
+            self.fail(f"invalid duration {value!r} (e.g. 90s, 5m, 1h30m)", param, ctx)
+
+
+DURATION = GoDuration()

@@ -16,9 +16,10 @@ from gotk_cli.cli import Settings
 from gotk_cli.errors import CliError, CrdNotInstalled
 from gotk_cli.kinds import CliKind
 
-__all__ = ["Cluster", "connect"]
+__all__ = ["FIELD_MANAGER", "Cluster", "connect"]
 
 _PAGE = 500
+FIELD_MANAGER = "gotk"
 
 
 class Cluster:
@@ -100,6 +101,28 @@ class Cluster:
                 version = (event.object.get("metadata") or {}).get("resourceVersion", version)
                 if event.type != "BOOKMARK":
                     yield event
+
+    async def resource_of(self, obj: Obj) -> Resource:
+        try:
+            return await self.client.discovery.resource_of(obj)
+        except NoKindMatch:
+            raise CrdNotInstalled(
+                f"the API server serves no {obj['kind']} in {obj['apiVersion']}"
+            ) from None
+
+    async def find(self, obj: Obj) -> Obj | None:
+        """The live object named by ``obj``'s kind, namespace and name, if there is one."""
+        resource = await self.resource_of(obj)
+        metadata = obj["metadata"]
+        try:
+            return await self.client.get(resource, metadata["name"], metadata.get("namespace"))
+        except NotFound:
+            return None
+
+    async def apply(self, obj: Obj) -> Obj:
+        """Server-side apply as field manager `gotk`, taking over fields it sets."""
+        resource = await self.resource_of(obj)
+        return await self.client.apply(resource, obj, field_manager=FIELD_MANAGER, force=True)
 
     async def merge_patch(self, kind: CliKind, name: str, namespace: str, patch: Obj) -> Obj:
         resource = await self.resource(kind)
