@@ -124,6 +124,13 @@ class Cluster:
         resource = await self.resource_of(obj)
         return await self.client.apply(resource, obj, field_manager=FIELD_MANAGER, force=True)
 
+    async def delete(self, kind: CliKind, name: str, namespace: str) -> None:
+        resource = await self.resource(kind)
+        try:
+            await self.client.delete(resource, name, namespace)
+        except NotFound:
+            raise CliError(f"{kind.kind} {namespace}/{name} not found") from None
+
     async def merge_patch(self, kind: CliKind, name: str, namespace: str, patch: Obj) -> Obj:
         resource = await self.resource(kind)
         try:
