@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from click.shell_completion import get_completion_class
+from click.shell_completion import get_completion_class, shell_complete
 
 __all__ = ["COMPLETE_VAR", "SHELLS", "complete_if_requested", "completion_script"]
 
@@ -30,9 +30,4 @@ def complete_if_requested() -> None:
         return
     from gotk_cli.commands import root
 
-    shell, _, _ = instruction.partition("_")
-    completion_class = get_completion_class(shell)
-    if completion_class is None:
-        sys.exit(1)
-    completion = completion_class(root, {}, "gotk", COMPLETE_VAR)
-    sys.exit(completion.complete() if instruction.endswith("_complete") else 1)
+    sys.exit(shell_complete(root, {}, "gotk", COMPLETE_VAR, instruction))
