@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from typing import TextIO
 
 from gotk_api.objects import Obj
@@ -20,7 +19,7 @@ from gotk_cli.kinds import ALL_KINDS
 from gotk_cli.log import Log
 from gotk_cli.table import Table
 
-__all__ = ["SERVICES", "check", "client_version", "server_version", "stats"]
+__all__ = ["SERVICES", "check", "server_version", "stats"]
 
 SERVICES = ("source-controller", "kustomize-controller", "helm-controller")
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment", namespaced=True)
@@ -32,13 +31,6 @@ CRDS = Resource(
     namespaced=False,
 )
 _LEASE_SLACK = 60.0
-
-
-def client_version() -> str:
-    try:
-        return version("gotk-cli")
-    except PackageNotFoundError:  # pragma: no cover - run from a source tree
-        return "0.0.0-dev"
 
 
 async def server_version(cluster: Cluster) -> str:

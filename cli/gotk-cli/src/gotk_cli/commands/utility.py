@@ -35,9 +35,10 @@ def check_command() -> CommandResult:
 
 
 async def _version(current: Settings, client_only: bool) -> None:
-    from gotk_cli.health import client_version
+    from importlib.metadata import version
 
-    print(f"gotk: v{client_version()}")
+    # Not through gotk_cli.health: `version --client` needs neither the kube client nor models.
+    print(f"gotk: v{version('gotk-cli')}")
     if client_only:
         return
     from gotk_cli.cluster import connect
