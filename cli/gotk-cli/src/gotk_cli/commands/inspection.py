@@ -1,0 +1,132 @@
+"""`gotk events`, `gotk tree kustomization|helmrelease`, `gotk trace`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from gotk_cli.cli import CommandResult, Settings, command, group, settings
+from gotk_cli.commands.root import root
+
+__all__ = ["events_command", "trace_command", "tree_group"]
+
+
+async def _events(current: Settings, all_namespaces: bool, for_: str | None, watch: bool) -> None:
+    from gotk_cli.cluster import connect
+    from gotk_cli.events import events
+
+    async with connect(current) as cluster:
+        await events(
+            cluster,
+            None if all_namespaces else current.namespace,
+            sys.stdout,
+            for_=for_,
+            watch=watch,
+            timeout=current.timeout,
+        )
+
+
+@command(
+    root,
+    "events",
+    "Display Kubernetes events for Flux resources.",
+    examples="""
+  # Events of the flux-system namespace
+  gotk events
+
+  # Events of one Kustomization, then each new one as it happens
+  gotk events --for Kustomization/apps --watch
+""",
+)
+@click.option("-A", "--all-namespaces", is_flag=True, help="events of every namespace")
+@click.option("--for", "for_", help="only the events of this object: <Kind>/<name>")
+@click.option("-w", "--watch", is_flag=True, help="after listing, print each new event")
+def events_command(all_namespaces: bool, for_: str | None, watch: bool) -> CommandResult:
+    return _events(settings(), all_namespaces, for_, watch)
+
+
+async def _tree(current: Settings, word: str, name: str, compact: bool) -> None:
+    from gotk_cli.cluster import connect
+    from gotk_cli.inspect import build_tree
+    from gotk_cli.kinds import HELMRELEASE, KUSTOMIZATION
+
+    kind = KUSTOMIZATION if word == "kustomization" else HELMRELEASE
+    async with connect(current) as cluster:
+        tree = await build_tree(cluster, kind, name, current.namespace, compact=compact)
+    sys.stdout.write(tree.render())
+
+
+@group(
+    root,
+    "tree",
+    "Print the resources reconciled by Flux.",
+    examples="""
+  gotk tree kustomization flux-system
+""",
+)
+def tree_group() -> None:
+    """The tree sub-commands print the inventory of a Kustomization or HelmRelease as a tree."""
+
+
+_KINDS = {"kustomization": "Kustomization", "helmrelease": "HelmRelease"}
+
+for _word, _alias in (("kustomization", "ks"), ("helmrelease", "hr")):
+
+    def _make(word: str, alias: str) -> None:
+        @click.argument("name")
+        @click.option("--compact", is_flag=True, help="show only the Flux resources")
+        def callback(name: str, compact: bool) -> CommandResult:
+            return _tree(settings(), word, name, compact)
+
+        command(
+            tree_group,
+            word,
+            f"Print the resources reconciled by a {_KINDS[word]}.",
+            aliases=[alias],
+            examples=f"""
+  # Everything the {word} applied, nested Kustomizations and HelmReleases expanded
+  gotk tree {word} flux-system
+
+  # Only the Flux objects
+  gotk tree {alias} flux-system --compact
+""",
+        )(callback)
+
+    _make(_word, _alias)
+
+
+async def _trace(current: Settings, target: str, kind: str | None, api_version: str | None) -> None:
+    from gotk_cli.cluster import connect
+    from gotk_cli.errors import CliError
+    from gotk_cli.inspect import find_resource, trace
+
+    if "/" in target:
+        kind, _, name = target.partition("/")
+    else:
+        name = target
+    if not kind:
+        raise CliError("which kind? give <kind>/<name> or --kind")
+    async with connect(current) as cluster:
+        resource = await find_resource(cluster, kind, api_version)
+        report = await trace(cluster, resource, name, current.namespace)
+    sys.stdout.write(report)
+
+
+@command(
+    root,
+    "trace",
+    "Trace an in-cluster object throughout the GitOps delivery pipeline.",
+    examples="""
+  # Which Kustomization or HelmRelease applied this Deployment, from which source and revision
+  gotk trace deployment/podinfo -n apps
+
+  # The same with the kind and API version as flags
+  gotk trace podinfo --kind=Deployment --api-version=apps/v1 -n apps
+""",
+)
+@click.argument("target")
+@click.option("--kind", help="the object's kind, e.g. Deployment")
+@click.option("--api-version", help="the object's API version, e.g. apps/v1")
+def trace_command(target: str, kind: str | None, api_version: str | None) -> CommandResult:
+    return _trace(settings(), target, kind, api_version)
