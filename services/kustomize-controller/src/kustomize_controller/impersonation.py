@@ -2,9 +2,10 @@
 impersonates (`spec.serviceAccountName` / `--default-service-account`), and/or a remote
 cluster from `spec.kubeConfig.secretRef`.
 
-Impersonation is an ``Impersonate-User`` header on every request of a separate client that
-shares the controller's API rate limit. As in Flux, the user is
-``system:serviceaccount:<namespace>:<name>`` with no groups.
+Impersonation is an ``Impersonate-User`` header on every request of a separate client. As
+in Flux, where each impersonating client is built from its own rest.Config, that client has
+its own ``--kube-api-qps``/``--kube-api-burst`` budget rather than spending the
+controller's; the user is ``system:serviceaccount:<namespace>:<name>`` with no groups.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from gotk_api.objects import Obj
 from gotk_artifacts.yaml_guard import load_yaml
 from gotk_runtime import GenericError, KubeClient, KubeError, NotFound, Stalling, load_config
 from gotk_runtime.kube import SECRETS, ClusterConfig
+from gotk_runtime.ratelimit import TokenBucket
 
 IMPERSONATE_USER_HEADER = "Impersonate-User"
 KUBECONFIG_KEYS = ("value", "value.yaml")
@@ -32,6 +34,11 @@ KUBECONFIG_KEYS = ("value", "value.yaml")
 # Flux drops them too unless told otherwise (--insecure-kubeconfig-exec).
 _UNSAFE_USER_FIELDS = ("client-certificate", "client-key", "tokenFile", "auth-provider", "exec")
 _UNSAFE_CLUSTER_FIELDS = ("certificate-authority",)
+
+
+def own_limiter(template: TokenBucket | None) -> TokenBucket | None:
+    """A fresh limiter with the same QPS and burst as ``template``."""
+    return TokenBucket(template.qps, template.burst) if template is not None else None
 
 
 def service_account_user(namespace: str, name: str) -> str:
@@ -63,7 +70,7 @@ async def apply_client(
     client = KubeClient(
         config,
         user_agent=user_agent,
-        rate_limiter=controller_client.rate_limiter,
+        rate_limiter=own_limiter(controller_client.rate_limiter),
         headers=headers if account else None,
     )
     try:

@@ -70,7 +70,7 @@ from kustomize_controller.health_checks import run_health_checks
 from kustomize_controller.impersonation import apply_client
 from kustomize_controller.inputs import resolve_decryption_keys, resolve_variables
 from kustomize_controller.options import CONTROLLER_NAME, KustomizeOptions
-from kustomize_controller.source import SourceArtifact, get_source_artifact
+from kustomize_controller.source import SourceArtifact, SourceCache, get_source_artifact
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +89,13 @@ class KustomizationReconciler(Reconciler):
         options: KustomizeOptions | None = None,
         *,
         health_poll_interval: float = 5.0,
+        source_cache: SourceCache | None = None,
     ) -> None:
         self.client = client
         self.events = events
         self.options = options or KustomizeOptions()
         self.health_poll_interval = health_poll_interval
+        self.source_cache = source_cache
 
     async def reconcile(self, obj: Obj) -> Result:
         ks = Kustomization.model_validate(obj)
@@ -104,6 +106,7 @@ class KustomizationReconciler(Reconciler):
             ks,
             no_cross_namespace_refs=self.options.no_cross_namespace_refs,
             requeue_dependency=self.options.requeue_dependency,
+            cache=self.source_cache,
         )
         note_attempt(artifact.revision, _origin_metadata(artifact))
         if ks.spec.depends_on:
