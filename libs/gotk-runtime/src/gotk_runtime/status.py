@@ -4,9 +4,10 @@ The controller patches once at the end of each reconcile; a reconciler may repor
 in between with ``await patch_progress(obj)`` (the controller binds the patcher of the
 object being reconciled to the current task). Progress is written at most once per
 ``PROGRESS_INTERVAL``: a report that comes sooner is written when the interval has passed,
-unless the reconcile ends first and its final patch carries it. A reconcile of a second
-sends its final status and at most one progress patch, not one per step, which is what
-keeps a thousand objects within the client's API rate limit.
+unless the reconcile ends first and its final patch carries it; the first report of a
+reconcile waits ``FIRST_PROGRESS_DELAY``. A reconcile shorter than that sends only its final
+status, and a longer one one progress patch a second, not one per step: that is what keeps a
+thousand objects within the client's API rate limit.
 """
 
 from __future__ import annotations
@@ -23,10 +24,19 @@ from gotk_runtime.errors import GotkError
 from gotk_runtime.kube.client import KubeClient
 from gotk_runtime.kube.resource import Resource
 
-__all__ = ["PROGRESS_INTERVAL", "StatusPatcher", "patch_progress", "status_diff"]
+__all__ = [
+    "FIRST_PROGRESS_DELAY",
+    "PROGRESS_INTERVAL",
+    "StatusPatcher",
+    "patch_progress",
+    "status_diff",
+]
 
 PROGRESS_INTERVAL = 1.0
 """Seconds between two progress patches of one object."""
+
+FIRST_PROGRESS_DELAY = 0.5
+"""Seconds a reconcile runs before its progress is first written."""
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +73,7 @@ class StatusPatcher:
         self._resource = resource
         self._obj = obj
         self._written = _copy(obj.get("status") or {})
-        self._last_patch = -PROGRESS_INTERVAL
+        self._last_patch = time.monotonic() - PROGRESS_INTERVAL + FIRST_PROGRESS_DELAY
         self._deferred: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
