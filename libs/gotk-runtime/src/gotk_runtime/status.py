@@ -75,15 +75,19 @@ class StatusPatcher:
         self._written = _copy(obj.get("status") or {})
         self._last_patch = time.monotonic() - PROGRESS_INTERVAL + FIRST_PROGRESS_DELAY
         self._deferred: asyncio.Task[None] | None = None
+        self._in_flight = False
         self._lock = asyncio.Lock()
 
     async def patch(self) -> bool:
         """Patch ``status`` if it changed (a pending progress patch is folded into this
         one); return whether a request was made."""
-        if self._deferred is not None:
-            self._deferred.cancel()
-            await asyncio.gather(self._deferred, return_exceptions=True)
-            self._deferred = None
+        deferred, self._deferred = self._deferred, None
+        if deferred is not None:
+            if not self._in_flight:
+                deferred.cancel()
+            # One already on the wire must land first: two requests on two connections
+            # could reach the server in either order, and a stale progress would win.
+            await asyncio.gather(deferred, return_exceptions=True)
         return await self._send()
 
     async def progress(self) -> None:
@@ -96,12 +100,15 @@ class StatusPatcher:
 
     async def _send_later(self, delay: float) -> None:
         await asyncio.sleep(delay)
+        self._in_flight = True
         try:
             await self._send()
         except GotkError as err:  # the final patch will try again and report it
             log.info("cannot write progress: %s", err)
         finally:
-            self._deferred = None
+            self._in_flight = False
+            if self._deferred is asyncio.current_task():
+                self._deferred = None
 
     async def _send(self) -> bool:
         async with self._lock:
