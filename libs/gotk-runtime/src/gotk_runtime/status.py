@@ -90,6 +90,11 @@ class StatusPatcher:
             await asyncio.gather(deferred, return_exceptions=True)
         return await self._send()
 
+    async def settle(self) -> None:
+        """Wait until a pending progress patch has been written (it is not cancelled)."""
+        if self._deferred is not None:
+            await asyncio.gather(self._deferred, return_exceptions=True)
+
     async def progress(self) -> None:
         """Patch now, or once ``PROGRESS_INTERVAL`` has passed since the last patch."""
         wait = self._last_patch + PROGRESS_INTERVAL - time.monotonic()
