@@ -1,4 +1,4 @@
-"""`gotk events`, `gotk tree kustomization|helmrelease`, `gotk trace`."""
+"""`gotk events`, `gotk tree kustomization|helmrelease`, `gotk trace`, `gotk why`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import click
 from gotk_cli.cli import CommandResult, Settings, command, group, settings
 from gotk_cli.commands.root import root
 
-__all__ = ["events_command", "trace_command", "tree_group"]
+__all__ = ["events_command", "trace_command", "tree_group", "why_command"]
 
 
 async def _events(current: Settings, all_namespaces: bool, for_: str | None, watch: bool) -> None:
@@ -130,3 +130,53 @@ async def _trace(current: Settings, target: str, kind: str | None, api_version: 
 @click.option("--api-version", help="the object's API version, e.g. apps/v1")
 def trace_command(target: str, kind: str | None, api_version: str | None) -> CommandResult:
     return _trace(settings(), target, kind, api_version)
+
+
+async def _why(current: Settings, kind_word: str, name: str | None, output: str) -> None:
+    from gotk_cli.cluster import connect
+    from gotk_cli.errors import CliError
+    from gotk_cli.kinds import kind_for_word
+    from gotk_cli.output import to_json
+    from gotk_cli.style import Style
+    from gotk_cli.why import explain, render, to_document
+
+    if name is None:
+        kind_word, slash, name = kind_word.partition("/")
+        if not slash or not name:
+            raise CliError("which object? give KIND NAME or KIND/NAME")
+    kind = kind_for_word(kind_word)
+    async with connect(current) as cluster:
+        tree = await explain(cluster, kind, name, current.namespace)
+    if output == "json":
+        sys.stdout.write(to_json(to_document(tree)) + "\n")
+    else:
+        sys.stdout.write(render(tree, Style.for_stream(sys.stdout, no_color=current.no_color)))
+
+
+@command(
+    root,
+    "why",
+    "Explain why a Flux object is not Ready, down to the root cause.",
+    examples="""
+  # Walk a Kustomization's dependencies and source to what is failing
+  gotk why kustomization apps
+
+  # The same for a HelmRelease (through its HelmChart and HelmRepository), as JSON
+  gotk why hr podinfo -n apps -o json
+
+  # Any Flux kind, as KIND/NAME
+  gotk why GitRepository/flux-system
+""",
+)
+@click.argument("kind")
+@click.argument("name", required=False)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["tree", "json"]),
+    default="tree",
+    show_default=True,
+    help="the output format",
+)
+def why_command(kind: str, name: str | None, output: str) -> CommandResult:
+    return _why(settings(), kind, name, output)
