@@ -1,6 +1,6 @@
 """The command tree, declared with click only; each command imports its work when it runs."""
 
-from gotk_cli.commands import create, get, inspection, manage, reconcile, utility
+from gotk_cli.commands import build, create, get, inspection, manage, reconcile, utility
 from gotk_cli.commands.root import root
 
-__all__ = ["create", "get", "inspection", "manage", "reconcile", "root", "utility"]
+__all__ = ["build", "create", "get", "inspection", "manage", "reconcile", "root", "utility"]
