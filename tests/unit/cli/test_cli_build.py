@@ -1,5 +1,6 @@
-"""`gotk build kustomization` against the real controllers: the local build of a Git work
-tree equals what kustomize-controller applied from the same commit."""
+"""`gotk build kustomization` and `gotk diff kustomization` against the real controllers:
+the local build of a Git work tree equals what kustomize-controller applied from the same
+commit, and a local edit diffs against what it applied."""
 
 from __future__ import annotations
 
@@ -228,3 +229,28 @@ async def test_build_decrypts_sops_only_with_the_kustomizations_keys(
     settings = next(o for o in sealed if o["kind"] == "ConfigMap")
     assert settings["data"]["greeting"].startswith("ENC[AES256_GCM,")
     assert all("sops" not in o for o in sealed)
+
+
+async def test_diff_is_unchanged_until_a_local_edit(gotk: Gotk, env: KsEnv) -> None:
+    ns = env.namespace
+    work, _ = await _applied(env)
+    argv = ["diff", "kustomization", "apps", "--path", str(work / "apps"), "-n", ns]
+
+    same = await gotk(*argv)
+    assert (same.code, same.err) == (0, ""), same.err
+    assert same.out.splitlines() == [
+        f"► ConfigMap/{ns}/other unchanged",
+        f"► ConfigMap/{ns}/settings unchanged",
+        f"► Secret/{ns}/creds unchanged",
+    ]
+
+    (work / "apps/settings.yaml").write_text(SETTINGS.replace("${greeting}", "${greeting}, world"))
+    (work / "apps/creds.yaml").write_text(CREDS.replace("hunter2", "correct-horse"))
+    (work / "apps/nested/other.yaml").unlink()
+    (work / "apps/added.yaml").write_text(OTHER.replace("name: other", "name: added"))
+    changed = await gotk(*argv)
+    assert changed.code == 1
+    assert changed.err == "✗ identified at least one change, exiting with non-zero exit code\n"
+    assert "hunter2" not in changed.out
+    assert "correct-horse" not in changed.out
+    assert_snapshot("diff_ks", changed.out, ns=ns)

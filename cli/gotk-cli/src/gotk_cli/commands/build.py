@@ -12,7 +12,7 @@ import click
 from gotk_cli.cli import CommandResult, Settings, command, group, settings
 from gotk_cli.commands.root import root
 
-__all__ = ["build_group"]
+__all__ = ["build_group", "diff_group"]
 
 
 def _build_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -114,3 +114,50 @@ def build_group() -> None:
 )
 def build_kustomization_command(name: str, **flags: Any) -> CommandResult:
     return _build_kustomization(settings(), name, flags)
+
+
+async def _diff_kustomization(current: Settings, name: str, flags: dict[str, Any]) -> None:
+    from gotk_cli.build import check_request
+    from gotk_cli.cluster import connect
+    from gotk_cli.diff import diff_kustomization, print_diffs, raise_for_report
+    from gotk_cli.log import Log
+    from gotk_cli.style import Style
+
+    request = _request(current, name, flags)
+    await check_request(request)
+    async with connect(current) as cluster:
+        report = await diff_kustomization(cluster, request, Log())
+    print_diffs(report, sys.stdout, Style.for_stream(sys.stdout, no_color=current.no_color))
+    raise_for_report(report)
+
+
+@group(
+    root,
+    "diff",
+    "Diff a flux resource.",
+    examples="""
+  # What applying the local manifests would change in the cluster
+  gotk diff kustomization apps --path ./clusters/production/apps
+""",
+)
+def diff_group() -> None:
+    """The diff sub-commands show what applying a local change would do to the cluster."""
+
+
+@command(
+    diff_group,
+    "kustomization",
+    "Diff a Kustomization's local manifests against the cluster (server-side dry-run).",
+    aliases=["ks"],
+    examples="""
+  # Preview the changes of a local edit (exit code 1 when there is one)
+  gotk diff kustomization apps --path ./path/to/local/manifests
+
+  # With a local Kustomization file, e.g. in a pull request check
+  gotk diff ks apps --path ./apps --kustomization-file ./clusters/apps.yaml
+""",
+)
+@click.argument("name")
+@_build_options
+def diff_kustomization_command(name: str, **flags: Any) -> CommandResult:
+    return _diff_kustomization(settings(), name, flags)
