@@ -161,3 +161,36 @@ def diff_group() -> None:
 @_build_options
 def diff_kustomization_command(name: str, **flags: Any) -> CommandResult:
     return _diff_kustomization(settings(), name, flags)
+
+
+async def _diff_helmrelease(current: Settings, name: str) -> None:
+    from gotk_cli.cluster import connect
+    from gotk_cli.diff import print_diffs, raise_for_report
+    from gotk_cli.helm_diff import diff_helmrelease
+    from gotk_cli.style import Style
+
+    async with connect(current) as cluster:
+        report = await diff_helmrelease(
+            cluster, name, current.namespace, timeout=min(current.timeout, 300.0)
+        )
+    print_diffs(report, sys.stdout, Style.for_stream(sys.stdout, no_color=current.no_color))
+    raise_for_report(report)
+
+
+@command(
+    diff_group,
+    "helmrelease",
+    "Diff what the next upgrade of a HelmRelease would change (server-side dry-run).",
+    aliases=["hr"],
+    examples="""
+  # After editing values (or a valuesFrom ConfigMap) of a suspended HelmRelease
+  gotk diff helmrelease podinfo -n apps
+
+  # Outside the cluster, reach source-controller's artifacts through a port-forward
+  kubectl -n flux-system port-forward svc/source-controller 8080:80 &
+  SOURCE_CONTROLLER_LOCALHOST=localhost:8080 gotk diff hr podinfo -n apps
+""",
+)
+@click.argument("name")
+def diff_helmrelease_command(name: str) -> CommandResult:
+    return _diff_helmrelease(settings(), name)
