@@ -144,6 +144,14 @@ async def test_build_from_a_kustomization_file_in_dry_run_mode(
     # leaves an empty value that YAML reads back as null (as in Flux).
     assert settings["data"] == {"greeting": "hello", "region": "eu", "token": None}
 
+    ignoring = await gotk(
+        *argv, "--kustomization-file", str(file), "--dry-run", "--ignore-paths", "nested/"
+    )
+    assert [d["metadata"]["name"] for d in yaml.safe_load_all(ignoring.out)] == [
+        "settings",
+        "creds",
+    ]
+
     strict = await gotk(
         *argv, "--kustomization-file", str(file), "--dry-run", "--strict-substitute"
     )
