@@ -3,8 +3,10 @@ binary, and the real source-controller consuming what `gotk push` pushed."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -221,3 +223,20 @@ async def test_a_bad_url_or_a_missing_flag_is_one_line(gotk: Gotk, tmp_path: Pat
     assert no_source.err == "✗ --source is required\n"
     no_tag = await gotk("tag", "artifact", "oci://ghcr.io/org/app:v1")
     assert no_tag.err == "✗ --tag is required\n"
+
+
+async def test_push_from_stdin_holds_one_manifests_file(
+    gotk: Gotk, oci_registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(built.encode())))
+    url = f"{oci_registry.url(unique_repo())}:v1"
+    pushed = await gotk(
+        "push", "artifact", url, "-p", "-", "--source", SOURCE_URL, "--revision", REVISION
+    )
+    assert pushed.code == 0, pushed.err
+    pulled = tmp_path / "pulled"
+    pulled.mkdir()
+    result = await gotk("pull", "artifact", url, "-o", str(pulled))
+    assert result.code == 0, result.err
+    assert _files(pulled) == {"manifests.yaml": built}

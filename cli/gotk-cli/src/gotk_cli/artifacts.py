@@ -135,10 +135,11 @@ class Connection:
         return f"Connection({self.credentials!r}, plain_http={self.plain_http})"
 
     @classmethod
-    def for_host(
+    async def for_host(
         cls, host: str, creds: str | None, *, insecure: bool, timeout: float
     ) -> Connection:
-        return cls(_credentials(host, creds), insecure or _plain_http_host(host), timeout)
+        credentials = await asyncio.to_thread(_credentials, host, creds)
+        return cls(credentials, insecure or _plain_http_host(host), timeout)
 
     def options(self) -> ClientOptions:
         return ClientOptions(insecure=self.plain_http, timeout=self.timeout)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gotk_cli.cli import CommandResult, Settings, command, group, settings
 from gotk_cli.commands.root import root
+
+if TYPE_CHECKING:
+    from gotk_cli.artifacts import Connection
 
 __all__ = ["list_group", "pull_group", "push_group", "tag_group"]
 
@@ -28,10 +32,12 @@ def _registry_options(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
-def _connection(current: Settings, url_host: str, creds: str | None, insecure: bool) -> Any:
+async def _connection(
+    current: Settings, url_host: str, creds: str | None, insecure: bool
+) -> Connection:
     from gotk_cli.artifacts import Connection
 
-    return Connection.for_host(
+    return await Connection.for_host(
         url_host, creds, insecure=insecure, timeout=min(current.timeout, 120.0)
     )
 
@@ -100,7 +106,7 @@ async def _push(current: Settings, url: str, flags: dict[str, Any]) -> None:
             raise CliError(f"invalid annotation {pair!r}: expected key=value")
         annotations[key] = value
     ref = parse_artifact_url(url)
-    connection = _connection(
+    connection = await _connection(
         current, ref.repository.host, flags["creds"], flags["insecure_registry"]
     )
     output = flags["output"]
@@ -118,7 +124,7 @@ async def _push(current: Settings, url: str, flags: dict[str, Any]) -> None:
         annotations=annotations,
         ignore_paths=ignore or DEFAULT_IGNORE,
         reproducible=flags["reproducible"],
-        stdin=sys.stdin.buffer.read() if str(path) == "-" else None,
+        stdin=await asyncio.to_thread(sys.stdin.buffer.read) if str(path) == "-" else None,
     )
     if output == "json":
         sys.stdout.write(to_json(pushed.document()) + "\n")
@@ -186,7 +192,7 @@ async def _pull(
     from gotk_cli.log import Log
 
     ref = parse_artifact_url(url)
-    connection = _connection(current, ref.repository.host, creds, insecure)
+    connection = await _connection(current, ref.repository.host, creds, insecure)
     log = Log()
     log.action(f"pulling artifact from {ref.name}")
     pulled = await pull_artifact(ref, output, connection)
@@ -231,7 +237,7 @@ async def _tag(
     if not names:
         raise CliError("--tag is required")
     ref = parse_artifact_url(url)
-    connection = _connection(current, ref.repository.host, creds, insecure)
+    connection = await _connection(current, ref.repository.host, creds, insecure)
     log = Log()
     log.action("tagging artifact")
     for tagged in await tag_artifact(ref, names, connection):
@@ -262,7 +268,7 @@ async def _list(current: Settings, url: str, flags: dict[str, Any]) -> None:
     from gotk_cli.table import format_table
 
     ref = parse_artifact_url(url, default_tag=None)
-    connection = _connection(
+    connection = await _connection(
         current, ref.repository.host, flags["creds"], flags["insecure_registry"]
     )
     listed = await list_artifacts(

@@ -5,12 +5,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gotk_cli.cli import CommandResult, Settings, command, group, settings
 from gotk_cli.commands.root import root
+
+if TYPE_CHECKING:
+    from gotk_cli.build import BuildRequest
 
 __all__ = ["build_group", "diff_group"]
 
@@ -45,7 +48,7 @@ def _build_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def _request(current: Settings, name: str, flags: dict[str, Any]) -> Any:
+def _request(current: Settings, name: str, flags: dict[str, Any]) -> BuildRequest:
     from gotk_cli.build import BuildRequest
 
     patterns = tuple(p for value in flags["ignore_paths"] for p in value.split(",") if p)
