@@ -17,6 +17,7 @@ __all__ = [
     "KUSTOMIZATION",
     "SOURCES",
     "CliKind",
+    "kind_for_word",
     "kind_named",
     "truncate_hex",
 ]
@@ -114,3 +115,17 @@ def kind_named(kind: str) -> CliKind:
         if candidate.kind == kind:
             return candidate
     raise CliError(f"unsupported kind {kind!r}")
+
+
+_ALIASES = {"ks": "Kustomization", "hr": "HelmRelease"}
+
+
+def kind_for_word(word: str) -> CliKind:
+    """The kind a user typed: `Kustomization`, `kustomizations`, `ks`, `hr`, `git`, ..."""
+    lowered = _ALIASES.get(word.lower(), word).lower()
+    for candidate in ALL_KINDS:
+        names = (candidate.kind.lower(), candidate.model.plural(), candidate.noun.split()[-1])
+        if lowered in names:
+            return candidate
+    known = ", ".join(sorted(k.kind for k in ALL_KINDS))
+    raise CliError(f"unknown kind {word!r}: one of {known}, or ks, hr, git, oci, helm, chart")
