@@ -16,9 +16,13 @@ PUBLIC_API = {
     "DeleteOptions",
     "Diff",
     "FieldManager",
+    "IgnoreRule",
     "InvalidCELExpression",
+    "InvalidIgnoreRule",
     "InventoryError",
     "ObjectRef",
+    "ObjectSelector",
+    "PatchOperation",
     "PruneError",
     "PruneResult",
     "ResourceApplier",
@@ -31,6 +35,7 @@ PUBLIC_API = {
     "compute_status",
     "delete_objects",
     "diff",
+    "ignored_paths",
     "inventory_from_objects",
     "list_refs",
     "set_common_metadata",
@@ -56,11 +61,13 @@ def test_every_error_is_a_gotk_error_with_a_flux_reason() -> None:
         "ApplyError": "ReconciliationFailed",
         "CELEvaluationError": "Failed",
         "InvalidCELExpression": "InvalidCELExpression",
+        "InvalidIgnoreRule": "ReconciliationFailed",
         "InventoryError": "Failed",
         "PruneError": "PruneFailed",
         "WaitError": "Failed",
     }
     assert gotk_ssa.InvalidCELExpression.stalling
+    assert gotk_ssa.InvalidIgnoreRule.stalling
 
 
 def test_actions_read_as_flux_writes_them_in_events() -> None:

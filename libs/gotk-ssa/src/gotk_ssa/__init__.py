@@ -6,7 +6,9 @@ applies with ``ResourceApplier.apply_all_staged`` and gets a change set; it reco
 result as an inventory (``inventory_from_objects``), prunes what left it
 (``stale_refs`` → ``delete_objects`` with ``DeleteOptions``), and waits for health
 (``wait_for_set``, kstatus, optionally decided by CEL ``compile_health_checks``).
-``diff`` dry-runs one object without changing anything.
+``diff`` dry-runs one object without changing anything; with the JSON pointers of the
+``IgnoreRule``s whose ``ObjectSelector`` selects it (``ignored_paths``) left out, its
+``Diff.patch`` is the drift to report or correct.
 """
 
 from gotk_ssa.apply import ResourceApplier
@@ -17,13 +19,16 @@ from gotk_ssa.errors import (
     ApplyError,
     CELEvaluationError,
     InvalidCELExpression,
+    InvalidIgnoreRule,
     InventoryError,
     PruneError,
     WaitError,
 )
 from gotk_ssa.field_managers import CleanupOptions, FieldManager
 from gotk_ssa.health_exprs import compile_health_checks
+from gotk_ssa.ignore import IgnoreRule, ObjectSelector, ignored_paths
 from gotk_ssa.inventory import ObjectRef, add_refs, inventory_from_objects, list_refs, stale_refs
+from gotk_ssa.jsonpatch import PatchOperation
 from gotk_ssa.kstatus import Status, StatusResult, compute_status
 from gotk_ssa.metadata import set_common_metadata
 from gotk_ssa.options import ApplyOptions, DeleteOptions
@@ -40,9 +45,13 @@ __all__ = [
     "DeleteOptions",
     "Diff",
     "FieldManager",
+    "IgnoreRule",
     "InvalidCELExpression",
+    "InvalidIgnoreRule",
     "InventoryError",
     "ObjectRef",
+    "ObjectSelector",
+    "PatchOperation",
     "PruneError",
     "PruneResult",
     "ResourceApplier",
@@ -55,6 +64,7 @@ __all__ = [
     "compute_status",
     "delete_objects",
     "diff",
+    "ignored_paths",
     "inventory_from_objects",
     "list_refs",
     "set_common_metadata",
