@@ -4,7 +4,8 @@
   the reason and message of the failed action (as in Flux), Stalled says RetriesExceeded.
 - `MissingRollbackTarget` (stalling): upgrade remediation has nothing to roll back to.
 - `ReleaseNotReady`: the release loop ended with Ready False (a failed action that will be
-  retried, a remediation that needs a new attempt); Ready carries the summarised condition.
+  retried, a remediation that needs a new attempt); Ready carries the summarised condition,
+  whose action has emitted its event already (`announced`: the runtime adds none).
 - `InvalidReleaseSpec` (stalling): a spec gotk cannot honour (e.g. a storage namespace
   other than the target namespace, which the Helm CLI cannot separate, or a drift ignore
   rule that does not parse).
@@ -55,6 +56,8 @@ class MissingRollbackTarget(GotkError):
 
 class ReleaseNotReady(GotkError):
     """Retried (backoff, or the RetryOnFailure interval) with Ready as summarised."""
+
+    announced = True
 
 
 class InvalidReleaseSpec(GotkError):

@@ -175,10 +175,13 @@ class HelmReleaseReconciler(Reconciler):
             )
             ready = await self.release.run(request)
             await _record_inventory(obj, client, request)
+        # Each Helm action (and drift correction) has emitted its own event, as in Flux:
+        # Ready changing is no event of its own.
         return Result(
             reason=str(ready.get("reason")),
             message=str(ready.get("message")),
             revision=chart.version,
+            announced=True,
         )
 
     async def finalize(self, obj: Obj) -> None:
