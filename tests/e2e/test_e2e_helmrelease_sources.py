@@ -45,13 +45,43 @@ async def test_chart_ref_to_an_oci_repository_installs_and_records_the_digest(
     await hr_env.call("POST", hr_env.hr_path(), body)
 
     obj = await hr_env.until("app", ready_with("InstallSucceeded"))
-    source = await hr_env.call("GET", f"{SRC}/namespaces/{hr_env.namespace}/ocirepositories/demo")
-    digest = source["status"]["artifact"]["digest"]
+    ns = hr_env.namespace
+    source = await hr_env.call("GET", f"{SRC}/namespaces/{ns}/ocirepositories/demo")
+    # Flux takes the manifest digest of the revision, not the stored tarball's digest.
+    revision = source["status"]["artifact"]["revision"]
+    digest = revision.partition("@")[2]
+    assert digest.startswith("sha256:")
+    version = f"1.0.0+{digest.split(':')[1][:12]}"
     status = obj["status"]
-    assert status["lastAttemptedRevision"] == f"1.0.0+{digest.split(':')[1][:12]}"
+    assert status["lastAttemptedRevision"] == version
     assert status["lastAttemptedRevisionDigest"] == digest
     assert status["history"][0]["ociDigest"] == digest
+    assert status["history"][0]["chartVersion"] == version
+    assert condition(obj, "Ready")["message"] == (
+        f"Helm install succeeded for release {ns}/app.v1 with chart demo@{version}"
+    )
     assert "helmChart" not in status
+    listed = await hr_env.helm_json("list", "-n", ns)
+    assert [r["chart"] for r in listed] == [f"demo-{version}"]
+
+    # The same chart version pushed again under the tag is a new version: an upgrade.
+    again = await hr_env.repo.add_chart("demo", "1.0.0", values={"replicas": 5})
+    await oci_registry.push(
+        f"{path}/demo",
+        "1.0.0",
+        layers=[(HELM_CHART_LAYER, again.read_bytes())],
+        config_media_type=HELM_CHART_CONFIG,
+    )
+    await hr_env.call(
+        "PATCH",
+        f"{SRC}/namespaces/{ns}/ocirepositories/demo",
+        {"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "again"}}},
+    )
+    obj = await hr_env.until("app", ready_with("UpgradeSucceeded"))
+    assert obj["status"]["history"][0]["chartVersion"] != version
+    assert obj["status"]["history"][0]["chartVersion"].startswith("1.0.0+")
+    _, cm = await hr_env.get_cm("app")
+    assert cm["data"] == {"replicas": "5"}
 
 
 async def test_switching_to_a_chart_ref_deletes_the_helmchart_it_managed(hr_env: HrEnv) -> None:
