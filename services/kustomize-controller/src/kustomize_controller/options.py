@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gotk_runtime import RuntimeOptions, runtime_flags
-from gotk_runtime.flags import go_bool, go_duration
+from gotk_runtime.flags import feature_gates, go_bool, go_duration
 
 CONTROLLER_NAME = "kustomize-controller"
 
@@ -66,7 +66,7 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, Ku
     )
     args = parser.parse_args(argv)
     try:
-        gates = _feature_gates(args.feature_gates)
+        gates = feature_gates(args.feature_gates)
     except argparse.ArgumentTypeError as err:
         parser.error(f"--feature-gates: {err}")
     options = KustomizeOptions(
@@ -79,11 +79,3 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, Ku
         override_managers=tuple(args.override_manager),
     )
     return RuntimeOptions.from_args(args, CONTROLLER_NAME), options
-
-
-def _feature_gates(text: str) -> dict[str, bool]:
-    gates: dict[str, bool] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        name, _, value = item.partition("=")
-        gates[name.strip()] = go_bool(value.strip() or "true")
-    return gates
