@@ -34,7 +34,10 @@ async def run(argv: Sequence[str] | None = None, *, handle_signals: bool = True)
             controller.enqueue(key)
 
     source_api = f"{SOURCE_GROUP}/{SOURCE_VERSION}"
-    for kind in ("HelmChart", "OCIRepository"):
+    chart_kinds = ["HelmChart", "OCIRepository"]
+    if helm_options.allow_external_artifact:
+        chart_kinds.append("ExternalArtifact")
+    for kind in chart_kinds:
         manager.watch(source_api, kind, chart_source_handler(kind, releases, enqueue))
     selector = helm_options.watch_configs_label_selector
     for kind in ("ConfigMap", "Secret") if selector else ():

@@ -1,5 +1,6 @@
 """The chart to release: the artifact of the HelmChart (`spec.chart`) or of `spec.chartRef`
-(OCIRepository or HelmChart), downloaded digest-verified with gotk_artifacts.
+(OCIRepository, HelmChart, or ExternalArtifact behind Flux's ExternalArtifact feature gate),
+downloaded digest-verified with gotk_artifacts.
 
 A source that is missing, not yet reconciled at its generation, not Ready or without an
 artifact is waited for (the source watch reconciles the release when an artifact arrives);
@@ -19,7 +20,11 @@ from pathlib import Path, PurePosixPath
 from typing import Final
 
 import yaml
-from gotk_api.conditions import ACCESS_DENIED_REASON, ARTIFACT_FAILED_REASON
+from gotk_api.conditions import (
+    ACCESS_DENIED_REASON,
+    ARTIFACT_FAILED_REASON,
+    FEATURE_GATE_DISABLED_REASON,
+)
 from gotk_api.errors import GotkError
 from gotk_api.groups import SOURCE_GROUP, SOURCE_VERSION
 from gotk_api.helm import HelmRelease
@@ -42,6 +47,9 @@ SOURCE_KINDS: dict[str, Resource] = {
     "HelmChart": Resource(SOURCE_GROUP, SOURCE_VERSION, "helmcharts", "HelmChart", True),
     "OCIRepository": Resource(
         SOURCE_GROUP, SOURCE_VERSION, "ocirepositories", "OCIRepository", True
+    ),
+    "ExternalArtifact": Resource(
+        SOURCE_GROUP, SOURCE_VERSION, "externalartifacts", "ExternalArtifact", True
     ),
 }
 MAX_CHART_SIZE: Final = 100 << 20
@@ -97,6 +105,7 @@ async def get_chart_artifact(
     *,
     no_cross_namespace_refs: bool,
     requeue_after: float,
+    allow_external_artifact: bool = False,
 ) -> ChartArtifact:
     kind, namespace, name = chart_source(hr, template)
     where = f"{kind} '{namespace}/{name}'"
@@ -110,9 +119,15 @@ async def get_chart_artifact(
     resource = SOURCE_KINDS.get(kind)
     if resource is None:
         raise GotkError(
-            f"spec.chartRef: kind '{kind}' is not supported by gotk (ExternalArtifact needs a "
-            "feature gate in Flux and is not implemented)",
+            f"spec.chartRef: kind '{kind}' is not supported",
             reason=ARTIFACT_FAILED_REASON,
+            stalling=True,
+        )
+    if kind == "ExternalArtifact" and not allow_external_artifact:
+        raise GotkError(
+            f"spec.chartRef: {where} cannot be used: the ExternalArtifact feature gate is "
+            "disabled (enable it with --feature-gates=ExternalArtifact=true)",
+            reason=FEATURE_GATE_DISABLED_REASON,
             stalling=True,
         )
     retry = f", retrying in {format_duration(requeue_after)}"
@@ -128,7 +143,11 @@ async def get_chart_artifact(
     artifact = status.get("artifact") or {}
     ready: Obj = next((c for c in status.get("conditions") or () if c.get("type") == "Ready"), {})
     generation = source["metadata"].get("generation")
-    if generation != status.get("observedGeneration") or ready.get("status") != "True":
+    observed = status.get("observedGeneration")
+    # An ExternalArtifact's producer need not record an observed generation.
+    if kind == "ExternalArtifact" and observed is None:
+        observed = generation
+    if generation != observed or ready.get("status") != "True":
         detail = ready.get("message") or "reconciliation in progress"
         raise Waiting(
             f"{where} is not ready: {detail}",

@@ -114,6 +114,7 @@ class HelmReleaseReconciler(Reconciler):
             requeue_after=options.requeue_dependency
             if template is None
             else hr.get_requeue_after(),
+            allow_external_artifact=options.allow_external_artifact,
         )
         workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="helmrelease-"))
         try:
@@ -136,7 +137,8 @@ class HelmReleaseReconciler(Reconciler):
         oci_digest = None
         if artifact.kind == "OCIRepository":
             oci_digest = oci_revision_digest(artifact)
-            chart = await pin_chart_version(chart_path, chart, oci_digest, artifact)
+            if not options.disable_chart_digest_tracking:
+                chart = await pin_chart_version(chart_path, chart, oci_digest, artifact)
         values = await compose_values(self.client, hr)
         digest = config_digest(values)
         note_attempt(chart.version, {"token": digest})

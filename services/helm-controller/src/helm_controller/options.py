@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gotk_runtime import RuntimeOptions, runtime_flags
-from gotk_runtime.flags import go_bool, go_duration
+from gotk_runtime.flags import feature_gates, go_bool, go_duration
 
 CONTROLLER_NAME = "helm-controller"
 FIELD_MANAGER = "helm-controller"
@@ -25,6 +26,10 @@ class HelmOptions:
     watch_configs_label_selector: str = "reconcile.fluxcd.io/watch=Enabled"
     """ConfigMaps and Secrets matching it reconcile the HelmReleases taking values from
     them; empty: no config watchers (Flux's DisableConfigWatchers)."""
+    allow_external_artifact: bool = False
+    """Feature gate ExternalArtifact: `spec.chartRef` may name an ExternalArtifact."""
+    disable_chart_digest_tracking: bool = False
+    """Feature gate DisableChartDigestTracking: OCI charts keep their own version."""
 
 
 def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, HelmOptions]:
@@ -66,7 +71,17 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, He
         default="reconcile.fluxcd.io/watch=Enabled",
         help="ConfigMaps and Secrets whose changes reconcile the HelmReleases using them",
     )
+    add(
+        "--feature-gates",
+        default="",
+        help="comma-separated Name=bool pairs; ExternalArtifact and "
+        "DisableChartDigestTracking are honoured",
+    )
     args = parser.parse_args(argv)
+    try:
+        gates = feature_gates(args.feature_gates)
+    except argparse.ArgumentTypeError as err:
+        parser.error(f"--feature-gates: {err}")
     options = HelmOptions(
         requeue_dependency=args.requeue_dependency,
         no_cross_namespace_refs=args.no_cross_namespace_refs,
@@ -76,5 +91,7 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, He
         insecure_kubeconfig_exec=args.insecure_kubeconfig_exec,
         insecure_kubeconfig_tls=args.insecure_kubeconfig_tls,
         watch_configs_label_selector=args.watch_configs_label_selector,
+        allow_external_artifact=gates.get("ExternalArtifact", False),
+        disable_chart_digest_tracking=gates.get("DisableChartDigestTracking", False),
     )
     return RuntimeOptions.from_args(args, CONTROLLER_NAME), options
