@@ -14,6 +14,7 @@ PUBLIC_API = {
     "ChangeSetEntry",
     "CleanupOptions",
     "DeleteOptions",
+    "DependencyNotReady",
     "Diff",
     "FieldManager",
     "IgnoreRule",
@@ -30,6 +31,7 @@ PUBLIC_API = {
     "StatusResult",
     "WaitError",
     "add_refs",
+    "check_dependencies",
     "compile_expr",
     "compile_health_checks",
     "compute_status",
@@ -60,6 +62,7 @@ def test_every_error_is_a_gotk_error_with_a_flux_reason() -> None:
     assert reasons == {
         "ApplyError": "ReconciliationFailed",
         "CELEvaluationError": "Failed",
+        "DependencyNotReady": "DependencyNotReady",
         "InvalidCELExpression": "InvalidCELExpression",
         "InvalidIgnoreRule": "ReconciliationFailed",
         "InventoryError": "Failed",

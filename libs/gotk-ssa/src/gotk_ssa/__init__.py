@@ -5,7 +5,8 @@ labels/annotations that exclude, force or protect an object, under its own API g
 applies with ``ResourceApplier.apply_all_staged`` and gets a change set; it records the
 result as an inventory (``inventory_from_objects``), prunes what left it
 (``stale_refs`` → ``delete_objects`` with ``DeleteOptions``), and waits for health
-(``wait_for_set``, kstatus, optionally decided by CEL ``compile_health_checks``).
+(``wait_for_set``, kstatus, optionally decided by CEL ``compile_health_checks``), after
+``check_dependencies`` found its ``spec.dependsOn`` ready.
 ``diff`` dry-runs one object without changing anything; with the JSON pointers of the
 ``IgnoreRule``s whose ``ObjectSelector`` selects it (``ignored_paths``) left out, its
 ``Diff.patch`` is the drift to report or correct.
@@ -14,6 +15,7 @@ result as an inventory (``inventory_from_objects``), prunes what left it
 from gotk_ssa.apply import ResourceApplier
 from gotk_ssa.cel import compile_expr
 from gotk_ssa.changeset import Action, ChangeSetEntry
+from gotk_ssa.dependencies import DependencyNotReady, check_dependencies
 from gotk_ssa.drift import Diff, diff
 from gotk_ssa.errors import (
     ApplyError,
@@ -43,6 +45,7 @@ __all__ = [
     "ChangeSetEntry",
     "CleanupOptions",
     "DeleteOptions",
+    "DependencyNotReady",
     "Diff",
     "FieldManager",
     "IgnoreRule",
@@ -59,6 +62,7 @@ __all__ = [
     "StatusResult",
     "WaitError",
     "add_refs",
+    "check_dependencies",
     "compile_expr",
     "compile_health_checks",
     "compute_status",
