@@ -23,7 +23,15 @@ from gotk_artifacts.yaml_guard import load_all_yaml, load_yaml
 from kustomize_controller.build.errors import BuildError
 from kustomize_controller.build.generator import find_kustomization_file, is_remote_reference
 
-__all__ = ["Reference", "ReferenceTree", "Role", "collect_references", "kustomization_references"]
+__all__ = [
+    "Entry",
+    "Reference",
+    "ReferenceTree",
+    "Role",
+    "collect_references",
+    "kustomization_references",
+    "plugin_references",
+]
 
 Role = Literal["resource", "patch", "generator-source", "plugin", "file", "directory", "url"]
 """How kustomize uses what an entry names:
@@ -50,6 +58,19 @@ class Reference:
     """The resolved path inside the artifact (None for a url)."""
     generator: str = ""
     """`secretGenerator` or `configMapGenerator` for a generator source."""
+    key: str = ""
+    """For a generator `files` entry, the key its data gets (`key=` or the path)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One entry of a kustomization or plugin configuration that names something."""
+
+    field: str
+    value: Any
+    role: Role
+    generator: str = ""
+    key: str = ""
 
 
 @dataclass(slots=True)
@@ -61,106 +82,105 @@ class ReferenceTree:
         return (r for r in self.references if r.role in roles)
 
 
-def kustomization_references(document: dict[str, Any]) -> Iterator[tuple[str, Any, Role, str]]:
-    """(field, value, role, generator) for every entry of one kustomization naming a path."""
+def kustomization_references(document: dict[str, Any]) -> Iterator[Entry]:
+    """Every entry of one kustomization that names a file, directory or URL."""
     for name in ("resources", "bases", "components"):
         for i, value in enumerate(_list(document, name)):
-            yield f"{name}[{i}]", value, "resource", ""
+            yield Entry(f"{name}[{i}]", value, "resource")
     for name in ("crds", "configurations"):
         for i, value in enumerate(_list(document, name)):
-            yield f"{name}[{i}]", value, "file", ""
+            yield Entry(f"{name}[{i}]", value, "file")
     for name in _PLUGIN_FIELDS:
         for i, value in enumerate(_list(document, name)):
             if not _is_inline(value):
-                yield f"{name}[{i}]", value, "plugin", ""
+                yield Entry(f"{name}[{i}]", value, "plugin")
     for i, value in enumerate(_list(document, "patchesStrategicMerge")):
         if not _is_inline(value):
-            yield f"patchesStrategicMerge[{i}]", value, "patch", ""
+            yield Entry(f"patchesStrategicMerge[{i}]", value, "patch")
     for name in ("patches", "patchesJson6902"):
         for i, patch in enumerate(_list(document, name)):
             if isinstance(patch, dict) and patch.get("path") is not None:
-                yield f"{name}[{i}].path", patch["path"], "patch", ""
+                yield Entry(f"{name}[{i}].path", patch["path"], "patch")
     for name in ("configMapGenerator", "secretGenerator"):
         for i, generator in enumerate(_list(document, name)):
             if isinstance(generator, dict):
-                for fld, value, role in _generator_sources(generator):
-                    yield f"{name}[{i}].{fld}", value, role, name
+                yield from _generator_sources(generator, f"{name}[{i}].", name)
     for i, replacement in enumerate(_list(document, "replacements")):
         if isinstance(replacement, dict) and replacement.get("path") is not None:
-            yield f"replacements[{i}].path", replacement["path"], "file", ""
+            yield Entry(f"replacements[{i}].path", replacement["path"], "file")
     openapi = document.get("openapi")
     if isinstance(openapi, dict) and openapi.get("path") is not None:
-        yield "openapi.path", openapi["path"], "file", ""
+        yield Entry("openapi.path", openapi["path"], "file")
     yield from _helm_references(document)
 
 
-def _generator_sources(generator: dict[str, Any]) -> Iterator[tuple[str, Any, Role]]:
+def _generator_sources(generator: dict[str, Any], prefix: str, kind: str) -> Iterator[Entry]:
     for j, entry in enumerate(_list(generator, "files")):
-        # `[{key}=]{path}`: the key is the file's name in the generated data.
-        path = entry.partition("=")[2] or entry if isinstance(entry, str) else entry
-        yield f"files[{j}]", path, "generator-source"
+        # `[{key}=]{path}`: the key names the file's data in the generated object.
+        key, path = entry, entry
+        if isinstance(entry, str) and "=" in entry:
+            key, _, path = entry.partition("=")
+        yield Entry(f"{prefix}files[{j}]", path, "generator-source", kind, str(key))
     for j, entry in enumerate(_list(generator, "envs")):
-        yield f"envs[{j}]", entry, "generator-source"
+        yield Entry(f"{prefix}envs[{j}]", entry, "generator-source", kind)
     if generator.get("env") is not None:
-        yield "env", generator["env"], "generator-source"
+        yield Entry(f"{prefix}env", generator["env"], "generator-source", kind)
     for j, entry in enumerate(_list(generator, "ageIdentities")):
-        yield f"ageIdentities[{j}]", entry, "file"
+        yield Entry(f"{prefix}ageIdentities[{j}]", entry, "file")
 
 
-def _helm_references(document: dict[str, Any]) -> Iterator[tuple[str, Any, Role, str]]:
+def _helm_references(document: dict[str, Any]) -> Iterator[Entry]:
     globals_ = document.get("helmGlobals")
     if isinstance(globals_, dict):
         for name in ("chartHome", "configHome"):
             if globals_.get(name) is not None:
-                yield f"helmGlobals.{name}", globals_[name], "directory", ""
+                yield Entry(f"helmGlobals.{name}", globals_[name], "directory")
     for i, chart in enumerate(_list(document, "helmCharts")):
         if isinstance(chart, dict):
-            for fld, value, role in _chart_references(chart):
-                yield f"helmCharts[{i}].{fld}", value, role, ""
+            yield from _chart_references(chart, f"helmCharts[{i}].")
+    fields: tuple[tuple[str, Role], ...] = (
+        ("chartRepoUrl", "url"),
+        ("chartHome", "directory"),
+        ("helmHome", "directory"),
+        ("values", "file"),
+    )
     for i, args in enumerate(_list(document, "helmChartInflationGenerator")):
         if isinstance(args, dict):
-            for fld, role in (
-                ("chartRepoUrl", "url"),
-                ("chartHome", "directory"),
-                ("helmHome", "directory"),
-                ("values", "file"),
-            ):
-                if args.get(fld) is not None:
-                    yield f"helmChartInflationGenerator[{i}].{fld}", args[fld], role, ""
+            for name, role in fields:
+                if args.get(name) is not None:
+                    yield Entry(f"helmChartInflationGenerator[{i}].{name}", args[name], role)
 
 
-def _chart_references(chart: dict[str, Any]) -> Iterator[tuple[str, Any, Role]]:
+def _chart_references(chart: dict[str, Any], prefix: str) -> Iterator[Entry]:
     if chart.get("repo") is not None:
-        yield "repo", chart["repo"], "url"
+        yield Entry(f"{prefix}repo", chart["repo"], "url")
     if chart.get("valuesFile") is not None:
-        yield "valuesFile", chart["valuesFile"], "file"
+        yield Entry(f"{prefix}valuesFile", chart["valuesFile"], "file")
     for j, value in enumerate(_list(chart, "additionalValuesFiles")):
-        yield f"additionalValuesFiles[{j}]", value, "file"
+        yield Entry(f"{prefix}additionalValuesFiles[{j}]", value, "file")
 
 
-def plugin_references(config: dict[str, Any]) -> Iterator[tuple[str, Any, Role, str]]:
+def plugin_references(config: dict[str, Any]) -> Iterator[Entry]:
     """The paths a builtin plugin configuration names (PatchTransformer's `path`, …)."""
     kind = str(config.get("kind") or "")
     prefix = f"({kind})."
     if kind in ("ConfigMapGenerator", "SecretGenerator"):
         generator = "secretGenerator" if kind == "SecretGenerator" else "configMapGenerator"
-        for fld, value, role in _generator_sources(config):
-            yield prefix + fld, value, role, generator
+        yield from _generator_sources(config, prefix, generator)
     elif kind in ("PatchTransformer", "PatchJson6902Transformer") and config.get("path"):
-        yield prefix + "path", config["path"], "patch", ""
+        yield Entry(f"{prefix}path", config["path"], "patch")
     elif kind == "PatchStrategicMergeTransformer":
         for j, value in enumerate(_list(config, "paths")):
-            yield f"{prefix}paths[{j}]", value, "patch", ""
+            yield Entry(f"{prefix}paths[{j}]", value, "patch")
     elif kind == "ReplacementTransformer":
         for j, replacement in enumerate(_list(config, "replacements")):
             if isinstance(replacement, dict) and replacement.get("path") is not None:
-                yield f"{prefix}replacements[{j}].path", replacement["path"], "file", ""
+                yield Entry(f"{prefix}replacements[{j}].path", replacement["path"], "file")
     elif kind == "HelmChartInflationGenerator":
-        for fld, value, role in _chart_references(config):
-            yield prefix + fld, value, role, ""
+        yield from _chart_references(config, prefix)
         for name in ("chartHome", "configHome"):
             if config.get(name) is not None:
-                yield prefix + name, config[name], "directory", ""
+                yield Entry(f"{prefix}{name}", config[name], "directory")
 
 
 def collect_references(root: Path, build_dir: Path) -> ReferenceTree:
@@ -179,12 +199,14 @@ def collect_references(root: Path, build_dir: Path) -> ReferenceTree:
         tree.kustomizations.append(kfile)
         where = _relative(kfile, real_root)
         document = _load_mapping(kfile, where)
-        for fld, value, role, generator in kustomization_references(document):
-            ref = _checked(real_root, directory, kfile, where, fld, value, role, generator)
+        for entry in kustomization_references(document):
+            ref = _checked(real_root, directory, kfile, where, entry)
             tree.references.append(ref)
-            if ref.target is not None and ref.target.is_dir() and role in ("resource", "plugin"):
+            if ref.target is None or ref.role not in ("resource", "plugin"):
+                continue
+            if ref.target.is_dir():
                 pending.append(ref.target)
-            elif ref.target is not None and role == "plugin" and ref.target.is_file():
+            elif ref.role == "plugin" and ref.target.is_file():
                 _plugin_file(real_root, ref, tree)
         for name in _PLUGIN_FIELDS:
             for i, value in enumerate(_list(document, name)):
@@ -214,24 +236,15 @@ def _plugin_configs(
 ) -> None:
     for config in configs:
         if isinstance(config, dict):
-            for sub, value, role, generator in plugin_references(config):
-                tree.references.append(
-                    _checked(
-                        real_root, directory, kfile, where, f"{fld} {sub}", value, role, generator
-                    )
+            for entry in plugin_references(config):
+                named = Entry(
+                    f"{fld} {entry.field}", entry.value, entry.role, entry.generator, entry.key
                 )
+                tree.references.append(_checked(real_root, directory, kfile, where, named))
 
 
-def _checked(
-    real_root: Path,
-    directory: Path,
-    kfile: Path,
-    where: str,
-    fld: str,
-    value: Any,
-    role: Role,
-    generator: str,
-) -> Reference:
+def _checked(real_root: Path, directory: Path, kfile: Path, where: str, entry: Entry) -> Reference:
+    fld, value, role = entry.field, entry.value, entry.role
     if not isinstance(value, str) or not value:
         raise BuildError(f"{where}: {fld} entry {value!r} is not a path")
     # A `url` field (a chart repository) names a download location whatever its spelling.
@@ -243,7 +256,7 @@ def _checked(
     target = (directory / value.removeprefix("file://")).resolve()
     if not target.is_relative_to(real_root):
         raise BuildError(f"{where}: {fld} entry '{value}' points outside the artifact")
-    return Reference(kfile, fld, value, role, target, generator)
+    return Reference(kfile, fld, value, role, target, entry.generator, entry.key)
 
 
 def _is_inline(value: Any) -> bool:
