@@ -70,7 +70,7 @@ def test_huge_extended_header_is_refused_before_it_is_read(
 ) -> None:
     archive = huge_extended_header_tgz(tmp_path / "chart.tgz", type_, 256 * _MIB)
     assert archive.stat().st_size < 2 * _MIB
-    with bounded(4 * _MIB, 5.0), pytest.raises(UnsafeArchiveEntry, match="extended header"):
+    with bounded(4 * _MIB, 30.0), pytest.raises(UnsafeArchiveEntry, match="extended header"):
         reader(archive, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -78,7 +78,7 @@ def test_huge_extended_header_is_refused_before_it_is_read(
 @pytest.mark.parametrize("reader", READERS)
 def test_negative_pax_size_is_refused_not_looped_on(tmp_path: Path, reader: Reader) -> None:
     archive = negative_size_tgz(tmp_path / "chart.tgz")
-    with bounded(4 * _MIB, 2.0), pytest.raises(CorruptArchive, match="negative size"):
+    with bounded(4 * _MIB, 30.0), pytest.raises(CorruptArchive, match="negative size"):
         reader(archive, tmp_path / "out")
 
 
@@ -110,7 +110,7 @@ def test_a_long_chain_of_extended_headers_is_refused(tmp_path: Path) -> None:
 def test_entry_cap_stops_a_million_entry_archive_early(tmp_path: Path) -> None:
     archive = dir_entries_tgz(tmp_path / "dirs.tgz", 200_000)
     assert archive.stat().st_size < 4 * _MIB
-    with bounded(4 * _MIB, 5.0), pytest.raises(TooManyEntries, match="10000 entries"):
+    with bounded(4 * _MIB, 30.0), pytest.raises(TooManyEntries, match="10000 entries"):
         scan_archive(archive, limits=ExtractLimits(max_entries=10_000))
 
 
@@ -119,7 +119,7 @@ def test_entries_are_forgotten_as_the_stream_moves_on(tmp_path: Path) -> None:
     archive = dir_entries_tgz(tmp_path / "dirs.tgz", 30_000)
     seen = 0
     with (
-        bounded(2 * _MIB, 20.0),
+        bounded(2 * _MIB, 60.0),
         archive.open("rb") as raw,
         tar_members(raw, None, UNLIMITED) as members,
     ):

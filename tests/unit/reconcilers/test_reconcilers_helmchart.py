@@ -269,7 +269,7 @@ async def test_a_hostile_chart_from_a_real_repository_is_refused_in_bounded_memo
         ctx = chart_context(source_deps, obj)
         ctx.source = source("HelmRepository", artifact, url=repo.url)
         async with ctx.resources:
-            with bounded(32 * MIB, 10.0), pytest.raises(GotkError) as caught:
+            with bounded(32 * MIB, 30.0), pytest.raises(GotkError) as caught:
                 await build_chart(ctx)
     assert caught.value.reason == "ChartPullError"
     assert "chart archive download.tgz" in str(caught.value)
