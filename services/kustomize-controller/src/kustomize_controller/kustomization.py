@@ -129,6 +129,8 @@ class KustomizationReconciler(Reconciler):
             obj,
             ks,
             default_service_account=self.options.default_service_account,
+            insecure_exec=self.options.insecure_kubeconfig_exec,
+            insecure_tls=self.options.insecure_kubeconfig_tls,
         )
 
     # -- the revision ------------------------------------------------------------------------
@@ -179,6 +181,8 @@ class KustomizationReconciler(Reconciler):
                 ks,
                 default_service_account=self.options.default_service_account,
                 user_agent=CONTROLLER_NAME,
+                insecure_exec=self.options.insecure_kubeconfig_exec,
+                insecure_tls=self.options.insecure_kubeconfig_tls,
             ) as client:
                 changes = await self._apply(obj, ks, client, artifact, objects)
                 new_inventory = inventory_from_objects(e.ref.as_object() for e in changes)
