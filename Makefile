@@ -4,7 +4,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV_RUN := uv run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: test setup controlplane tools lint types contracts crds pytest demo clean-cache
+.PHONY: test setup controlplane tools lint types contracts crds pytest test-faults demo clean-cache
 
 test: setup controlplane tools lint types contracts pytest
 
@@ -35,6 +35,11 @@ crds:
 
 pytest:
 	$(UV_RUN) pytest $(PYTEST_ARGS)
+
+# The fault tier alone (make test runs it too): killed API server, SIGKILLed controller,
+# wiped storage, hostile artifact server, tenancy denials, credentials.
+test-faults: setup controlplane tools
+	$(UV_RUN) pytest tests/faults $(PYTEST_ARGS)
 
 demo: setup controlplane tools
 	tools/demo.sh

@@ -11,16 +11,13 @@ from gotk_api.meta import format_duration
 from gotk_api.objects import Obj
 from gotk_artifacts.revision import brings_new_artifact
 from gotk_runtime import Stalling
+from gotk_runtime.kube import sanitize_kubeconfig
 from gotk_runtime.ratelimit import TokenBucket
 from gotk_runtime.referrers import ReferrerIndex
 from gotk_ssa import Action, ChangeSetEntry, ObjectRef
 from kustomize_controller.finalize import should_delete_resources
 from kustomize_controller.health_checks import health_check_refs
-from kustomize_controller.impersonation import (
-    own_limiter,
-    sanitize_kubeconfig,
-    service_account_user,
-)
+from kustomize_controller.impersonation import own_limiter, service_account_user
 from kustomize_controller.options import parse_options
 from kustomize_controller.source import (
     get_source_artifact,

@@ -33,7 +33,7 @@ from gotk_api.kustomize import Kustomization
 from gotk_api.kustomize_types import ResourceInventory, upsert_history
 from gotk_api.meta import format_duration
 from gotk_api.objects import Obj
-from gotk_artifacts import ArtifactNotFound, fetch_artifact
+from gotk_artifacts import ArtifactNotFound, ExtractLimits, fetch_artifact
 from gotk_runtime import (
     Conditions,
     EventRecorder,
@@ -76,6 +76,11 @@ log = logging.getLogger(__name__)
 
 SOURCE_LOCALHOST_ENV = "SOURCE_CONTROLLER_LOCALHOST"
 """Rewrites the host of artifact URLs (Flux's knob for running outside the cluster)."""
+ARTIFACT_LIMITS = ExtractLimits()
+"""An artifact unpacks to at most 100 MiB in 100,000 entries (Flux: no cap)."""
+MAX_ARTIFACT_SIZE = ARTIFACT_LIMITS.archive_cap()
+"""The largest artifact downloaded (about 165 MiB): a bigger one cannot unpack within
+ARTIFACT_LIMITS, so it is refused while it arrives rather than after (Flux: no cap)."""
 
 
 class KustomizationReconciler(Reconciler):
@@ -124,6 +129,8 @@ class KustomizationReconciler(Reconciler):
             obj,
             ks,
             default_service_account=self.options.default_service_account,
+            insecure_exec=self.options.insecure_kubeconfig_exec,
+            insecure_tls=self.options.insecure_kubeconfig_tls,
         )
 
     # -- the revision ------------------------------------------------------------------------
@@ -174,6 +181,8 @@ class KustomizationReconciler(Reconciler):
                 ks,
                 default_service_account=self.options.default_service_account,
                 user_agent=CONTROLLER_NAME,
+                insecure_exec=self.options.insecure_kubeconfig_exec,
+                insecure_tls=self.options.insecure_kubeconfig_tls,
             ) as client:
                 changes = await self._apply(obj, ks, client, artifact, objects)
                 new_inventory = inventory_from_objects(e.ref.as_object() for e in changes)
@@ -221,9 +230,10 @@ class KustomizationReconciler(Reconciler):
                 url,
                 artifact.digest,
                 dest,
-                max_size=None,
+                max_size=MAX_ARTIFACT_SIZE,
                 timeout=timeout,
                 retries=self.options.http_retry,
+                limits=ARTIFACT_LIMITS,
             )
         except ArtifactNotFound:
             raise Waiting(

@@ -21,6 +21,8 @@ class KustomizeOptions:
     http_retry: int = 9
     strict_substitutions: bool = False
     override_managers: tuple[str, ...] = ()
+    insecure_kubeconfig_exec: bool = False
+    insecure_kubeconfig_tls: bool = False
 
 
 def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, KustomizeOptions]:
@@ -45,6 +47,14 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, Ku
     flag_bool(
         "--no-remote-bases",
         "refuse remote kustomize bases (gotk refuses them whatever this says)",
+    )
+    flag_bool(
+        "--insecure-kubeconfig-exec",
+        "allow exec credential plugins in spec.kubeConfig kubeconfigs",
+    )
+    flag_bool(
+        "--insecure-kubeconfig-tls",
+        "allow insecure-skip-tls-verify in spec.kubeConfig kubeconfigs",
     )
     add(
         "--default-service-account",
@@ -77,5 +87,7 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, Ku
         http_retry=args.http_retry,
         strict_substitutions=gates.get("StrictPostBuildSubstitutions", False),
         override_managers=tuple(args.override_manager),
+        insecure_kubeconfig_exec=args.insecure_kubeconfig_exec,
+        insecure_kubeconfig_tls=args.insecure_kubeconfig_tls,
     )
     return RuntimeOptions.from_args(args, CONTROLLER_NAME), options
