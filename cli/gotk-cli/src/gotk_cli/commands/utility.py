@@ -1,4 +1,4 @@
-"""`gotk check`, `gotk version`, `gotk stats`, `gotk completion bash|zsh|fish`."""
+"""`gotk check`, `gotk version`, `gotk stats`, `gotk completion bash|zsh|fish`, `gotk ui`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ import click
 from gotk_cli.cli import CommandResult, Settings, command, settings
 from gotk_cli.commands.root import root
 
-__all__ = ["check_command", "completion_command", "stats_command", "version_command"]
+__all__ = [
+    "check_command",
+    "completion_command",
+    "stats_command",
+    "ui_command",
+    "version_command",
+]
 
 
 async def _check(current: Settings) -> None:
@@ -108,3 +114,31 @@ async def _completion(shell: str) -> None:
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 def completion_command(shell: str) -> CommandResult:
     return _completion(shell)
+
+
+async def _ui(current: Settings, addr: str) -> None:
+    from gotk_ui.__main__ import serve
+    from gotk_ui.options import parse_options
+
+    argv = [f"--addr={addr}"]
+    if current.kubeconfig:
+        argv.append(f"--kubeconfig={current.kubeconfig}")
+    sys.stderr.write(f"► serving the gotk UI on http://{addr} (Ctrl-C stops it)\n")
+    await serve(parse_options(argv))
+
+
+@command(
+    root,
+    "ui",
+    "Serve the read-only web UI on a local port, against the current kubeconfig.",
+    examples="""
+  # Open http://127.0.0.1:9080 in a browser
+  gotk ui
+
+  # Another port
+  gotk ui --addr 127.0.0.1:8000
+""",
+)
+@click.option("--addr", default="127.0.0.1:9080", show_default=True, help="host:port to serve on")
+def ui_command(addr: str) -> CommandResult:
+    return _ui(settings(), addr)
