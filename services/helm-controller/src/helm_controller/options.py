@@ -29,7 +29,8 @@ class HelmOptions:
 
 
 def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, HelmOptions]:
-    parser = runtime_flags(concurrent=4)
+    # Flux's helm-controller waits up to 600s for running Helm actions on shutdown.
+    parser = runtime_flags(concurrent=4, graceful_shutdown_timeout=600.0)
     parser.prog = "python -m helm_controller"
     add = parser.add_argument
 
@@ -53,13 +54,6 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, He
         help="service account impersonated when a HelmRelease sets no serviceAccountName",
     )
     add("--http-retry", type=int, default=9, help="retries of a failed chart download")
-    add(
-        "--graceful-shutdown-timeout",
-        type=go_duration,
-        default=600.0,
-        metavar="DURATION",
-        help="how long running Helm actions may take to finish on shutdown",
-    )
     flag_bool(
         "--insecure-kubeconfig-exec",
         "allow exec credential plugins in spec.kubeConfig kubeconfigs",
