@@ -4,9 +4,9 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV_RUN := uv run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: test setup controlplane tools lint types contracts crds pytest demo clean-cache
+.PHONY: test setup controlplane tools lint types contracts crds pytest demo clean-cache images
 
-test: setup controlplane tools lint types contracts pytest
+test: setup controlplane tools lint types contracts images pytest
 
 setup:
 	tools/ensure-packages.sh
@@ -38,6 +38,11 @@ pytest:
 
 demo: setup controlplane tools
 	tools/demo.sh
+
+# One image per service (podman; base image made locally when no registry serves it);
+# rebuilt only when an input changed.
+images: setup tools
+	tools/images/build.sh
 
 clean-cache:
 	rm -rf $(HOME)/.cache/gotk
