@@ -5,8 +5,10 @@
 #
 # The Go tools come from the one pinned recipe, tools/controlplane/build.sh, whose binaries
 # are copied into the build context (.gotk/images/tools/). An image is rebuilt only when its
-# inputs changed: the digest of the Dockerfile, the context and the base image is stored as
-# the image label org.gotk.inputs, and a matching image is kept as it is.
+# inputs changed: the digest of the Dockerfile, the context and the base image is stored with
+# the id of the image it built in .gotk/images/<service>.inputs, and an image whose id and
+# inputs both match is kept as it is. (Not an image label: buildah's layer cache hands back
+# an earlier image, label and all, when only --label differs.)
 #
 # usage: tools/images/build.sh [SERVICE...]     (default: all four)
 set -euo pipefail
@@ -51,14 +53,15 @@ inputs() {
 digest=$(inputs | sha256sum | cut -c1-16)
 
 # Docker's format keeps the HEALTHCHECK (OCI's has no field for it).
-build_args=(--format docker --network host --layers --pull=never --label "org.gotk.inputs=$digest")
+build_args=(--format docker --network host --layers --pull=never)
 # A TLS-intercepting proxy's CA reaches pip and uv as a build secret, never a layer.
 [[ -s $ca_bundle ]] && build_args+=(--secret "id=build-ca,src=$ca_bundle")
 
 for service in "${services[@]}"; do
   image=$prefix/$service:$tag
-  current=$("${podman[@]}" image inspect --format '{{index .Labels "org.gotk.inputs"}}' "$image" 2>/dev/null || true)
-  if [[ $current == "$digest" ]]; then
+  stamp=$root/.gotk/images/$service.inputs
+  id=$("${podman[@]}" image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
+  if [[ -n $id && -f $stamp && $(<"$stamp") == "$digest $image $id" ]]; then
     log "$image: up to date ($digest)"
     continue
   fi
@@ -70,6 +73,8 @@ for service in "${services[@]}"; do
     log "$image: build failed (log: .gotk/images/build-$service.log)"
     exit 1
   }
+  id=$("${podman[@]}" image inspect --format '{{.Id}}' "$image")
+  printf '%s %s %s\n' "$digest" "$image" "$id" >"$stamp"
   log "$image: built in $((SECONDS - start))s"
 done
 
