@@ -5,6 +5,7 @@ UV_RUN := uv run --frozen
 PYTEST_ARGS ?=
 
 .PHONY: test setup controlplane tools lint types contracts crds pytest demo clean-cache images
+.PHONY: compose-demo
 
 test: setup controlplane tools lint types contracts images pytest
 
@@ -43,6 +44,10 @@ demo: setup controlplane tools
 # rebuilt only when an input changed.
 images: setup tools
 	tools/images/build.sh
+
+# docker-compose.yml's containers reconciling Flux objects on the local control plane.
+compose-demo: images controlplane
+	$(UV_RUN) python tools/images/compose_demo.py
 
 clean-cache:
 	rm -rf $(HOME)/.cache/gotk
