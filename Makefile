@@ -5,7 +5,7 @@ UV_RUN := uv run --frozen
 PYTEST_ARGS ?=
 
 .PHONY: test setup controlplane tools lint types contracts crds pytest demo clean-cache images
-.PHONY: compose-demo
+.PHONY: compose-demo real-pods
 
 test: setup controlplane tools lint types contracts images pytest
 
@@ -48,6 +48,10 @@ images: setup tools
 # docker-compose.yml's containers reconciling Flux objects on the local control plane.
 compose-demo: images controlplane
 	$(UV_RUN) python tools/images/compose_demo.py
+
+# The chart's source-controller pod on a real kubelet + containerd (not part of make test).
+real-pods: images controlplane tools
+	$(UV_RUN) python tools/images/real_pods.py
 
 clean-cache:
 	rm -rf $(HOME)/.cache/gotk
