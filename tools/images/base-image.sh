@@ -17,7 +17,8 @@ if "${podman[@]}" image exists "$BASE_IMAGE"; then
   log "$BASE_IMAGE: present"
   exit 0
 fi
-if "${podman[@]}" pull -q "$BASE_IMAGE" >/dev/null 2>&1; then
+# A registry that answers is used; one that does not answer within a minute is not waited for.
+if timeout 60 "${podman[@]}" pull -q "$BASE_IMAGE" >/dev/null 2>&1; then
   log "$BASE_IMAGE: pulled"
   exit 0
 fi
