@@ -4,8 +4,8 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV_RUN := uv run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: test setup controlplane tools lint types contracts crds pytest demo clean-cache images
-.PHONY: compose-demo real-pods
+.PHONY: test setup controlplane tools lint types contracts crds pytest test-faults demo clean-cache
+.PHONY: images compose-demo real-pods
 
 test: setup controlplane tools lint types contracts images pytest
 
@@ -36,6 +36,11 @@ crds:
 
 pytest:
 	$(UV_RUN) pytest $(PYTEST_ARGS)
+
+# The fault tier alone (make test runs it too): killed API server, SIGKILLed controller,
+# wiped storage, hostile artifact server, tenancy denials, credentials.
+test-faults: setup controlplane tools
+	$(UV_RUN) pytest tests/faults $(PYTEST_ARGS)
 
 demo: setup controlplane tools
 	tools/demo.sh

@@ -11,9 +11,10 @@ Runs on the `full` control plane (the controller-manager rolls Deployments out, 
 means what it means in a cluster) and reports the seconds until every OCIRepository and
 every Kustomization is Ready, each controller's CPU seconds and peak RSS, and the API
 server's and etcd's CPU during the run with their share of all the CPU used. As a baseline
-in the same run, before the controllers start: the same 4N objects applied by one
-server-side apply PATCH each, sent one after another from this process — the least any
-applier must do.
+in the same run, after the controllers' run (so its Deployments do not load the
+controller-manager during it): the same 4N objects, renamed, applied by one server-side
+apply PATCH each, sent one after another from this process — the least any applier must
+do.
 
 usage: uv run python bench/flux_benchmark.py [--n 100] [--progress]
 """
@@ -298,8 +299,8 @@ async def main(n: int, progress: bool, deadline: float, flags: list[str]) -> Non
             await registry.push(REPO, "latest", {"app.yaml": APP_YAML})
             async with ControlPlane.started("full", tmp_path / "cluster", [CRD_DIR]) as plane:
                 await _tenancy(plane)
-                baseline = await _baseline(plane, n)
                 result = await _run(plane, registry, n, storage, progress, deadline, flags)
+                baseline = await _baseline(plane, n)
         finally:
             await registry.stop()
     total_cpu = (

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -38,6 +38,15 @@ import yaml
 from aiohttp import web
 from gotk_envtest import ControlPlane, free_port
 from gotk_runtime.tools import find_tool
+from harness import (
+    bounded,
+    check_alive,
+    count_ready,
+    create,
+    error_lines,
+    plane_cpu,
+    start_controller,
+)
 from procstats import cpu_seconds, peak_rss_mib
 
 Obj = dict[str, Any]
@@ -135,25 +144,10 @@ async def _serve(directory: Path, port: int) -> web.AppRunner:
     return runner
 
 
-async def _bounded(calls: Iterable[Callable[[], Awaitable[None]]], limit: int) -> None:
-    semaphore = asyncio.Semaphore(limit)
-
-    async def one(call: Callable[[], Awaitable[None]]) -> None:
-        async with semaphore:
-            await call()
-
-    await asyncio.gather(*(one(call) for call in calls))
-
-
-async def _create(plane: ControlPlane, path: str, obj: Obj) -> None:
-    status, body = await plane.request("POST", path, obj)
-    assert status == 201, body
-
-
 async def _setup_tenant(plane: ControlPlane, repo_url: str) -> None:
     for name in (NAMESPACE, BASELINE_NAMESPACE):
-        await _create(plane, "/api/v1/namespaces", {"metadata": {"name": name}})
-    await _create(
+        await create(plane, "/api/v1/namespaces", {"metadata": {"name": name}})
+    await create(
         plane,
         f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts",
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "deployer"}},
@@ -169,7 +163,7 @@ async def _setup_tenant(plane: ControlPlane, repo_url: str) -> None:
         },
         "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": NAMESPACE}],
     }
-    await _create(
+    await create(
         plane, f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NAMESPACE}/rolebindings", binding
     )
     repository = {
@@ -178,7 +172,7 @@ async def _setup_tenant(plane: ControlPlane, repo_url: str) -> None:
         "metadata": {"name": "charts"},
         "spec": {"url": repo_url, "interval": "1h"},
     }
-    await _create(plane, f"{SRC}/namespaces/{NAMESPACE}/helmrepositories", repository)
+    await create(plane, f"{SRC}/namespaces/{NAMESPACE}/helmrepositories", repository)
 
 
 async def _wait_for_admin_role(plane: ControlPlane) -> None:
@@ -233,54 +227,6 @@ def _release(index: int) -> Obj:
     }
 
 
-async def _count_ready(plane: ControlPlane, path: str) -> int:
-    status, body = await plane.request("GET", path)
-    assert status == 200, body
-    return sum(
-        1
-        for item in body["items"]
-        for c in (item.get("status") or {}).get("conditions") or []
-        if c["type"] == "Ready" and c["status"] == "True"
-    )
-
-
-def _controller(
-    module: str, plane: ControlPlane, concurrent: int, *extra: str
-) -> subprocess.Popen[bytes]:
-    with (plane.workdir / f"{module}.log").open("wb") as log:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                module,
-                f"--kubeconfig={plane.kubeconfig}",
-                f"--metrics-addr=127.0.0.1:{free_port()}",
-                f"--health-addr=127.0.0.1:{free_port()}",
-                f"--concurrent={concurrent}",
-                "--log-level=error",
-                *extra,
-            ],
-            env={**os.environ},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def _check_alive(process: subprocess.Popen[bytes], module: str, plane: ControlPlane) -> None:
-    if process.poll() is not None:
-        tail = (plane.workdir / f"{module}.log").read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"{module} exited with {process.returncode}:\n{tail}")
-
-
-def _error_lines(plane: ControlPlane, module: str) -> int:
-    text = (plane.workdir / f"{module}.log").read_text(errors="replace")
-    return sum(1 for line in text.splitlines() if '"level":"error"' in line)
-
-
-def _plane_cpu(plane: ControlPlane) -> float:
-    return sum(cpu_seconds(pid) for pid in plane.pids.values())
-
-
 @dataclass
 class FleetResult:
     all_ready: float
@@ -297,7 +243,7 @@ async def _run_fleet(
     plane: ControlPlane, n: int, storage: Path, concurrent: int, progress: bool
 ) -> FleetResult:
     addr = f"127.0.0.1:{free_port()}"
-    source = _controller(
+    source = start_controller(
         "source_controller",
         plane,
         concurrent,
@@ -305,18 +251,18 @@ async def _run_fleet(
         f"--storage-addr={addr}",
         f"--storage-adv-addr={addr}",
     )
-    helm = _controller("helm_controller", plane, concurrent)
+    helm = start_controller("helm_controller", plane, concurrent)
     path = f"{HR}/namespaces/{NAMESPACE}/helmreleases"
     try:
         await asyncio.sleep(2.0)
-        plane_before = _plane_cpu(plane)
+        plane_before = plane_cpu(plane)
         started = time.perf_counter()
-        await _bounded((partial(_create, plane, path, _release(i)) for i in range(n)), IN_FLIGHT)
+        await bounded((partial(create, plane, path, _release(i)) for i in range(n)), IN_FLIGHT)
         while True:
-            _check_alive(source, "source_controller", plane)
-            _check_alive(helm, "helm_controller", plane)
+            check_alive(source, "source_controller", plane)
+            check_alive(helm, "helm_controller", plane)
             _sample((source, helm))
-            ready = await _count_ready(plane, path)
+            ready = await count_ready(plane, path)
             if progress:
                 elapsed = time.perf_counter() - started
                 print(f"{elapsed:7.1f} s: HelmReleases Ready {ready}/{n}", file=sys.stderr)
@@ -324,7 +270,7 @@ async def _run_fleet(
                 break
             await asyncio.sleep(1.0)
         all_ready = time.perf_counter() - started
-        plane_cpu = _plane_cpu(plane) - plane_before
+        plane_used = plane_cpu(plane) - plane_before
         _sample((source, helm))
     finally:
         for process in (helm, source):
@@ -338,9 +284,9 @@ async def _run_fleet(
         source_rss=_exited_rss(source),
         helm_cpu=_exited_cpu(helm),
         helm_rss=_exited_rss(helm),
-        plane_cpu=plane_cpu,
-        source_errors=_error_lines(plane, "source_controller"),
-        helm_errors=_error_lines(plane, "helm_controller"),
+        plane_cpu=plane_used,
+        source_errors=error_lines(plane, "source_controller"),
+        helm_errors=error_lines(plane, "helm_controller"),
     )
 
 
@@ -375,9 +321,9 @@ async def main(n: int, concurrent: int, progress: bool) -> None:
             async with ControlPlane.started("full", root / "cluster", [CRD_DIR]) as plane:
                 await _wait_for_admin_role(plane)
                 await _setup_tenant(plane, url)
-                plane_before = _plane_cpu(plane)
+                plane_before = plane_cpu(plane)
                 baseline = await asyncio.to_thread(_baseline, plane, archive, n, root / ".helm")
-                baseline_plane_cpu = _plane_cpu(plane) - plane_before
+                baseline_plane_cpu = plane_cpu(plane) - plane_before
                 fleet = await _run_fleet(plane, n, storage, concurrent, progress)
         finally:
             await runner.cleanup()

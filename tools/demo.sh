@@ -39,7 +39,7 @@ die() {
     [[ -f $log ]] && printf '  %s\n' "$log" >&2
   done
   for log in "$DEMO"/envtest/serve.log "$LOGS"/source-controller.log \
-    "$LOGS"/kustomize-controller.log; do
+    "$LOGS"/kustomize-controller.log "$LOGS"/helm-controller.log; do
     [[ -s $log ]] || continue
     printf -- '--- last lines of %s\n' "$log" >&2
     tail -n 8 "$log" >&2
@@ -91,6 +91,7 @@ stop_pid() {  # stop_pid NAME: SIGTERM, then SIGKILL after 15 s
 }
 
 down() {
+  stop_pid helm-controller
   stop_pid kustomize-controller
   stop_pid source-controller
   stop_pid git-server
@@ -198,10 +199,10 @@ GIT_URL=$(<"$DEMO/git-url")
 say "Git server at $GIT_URL/podinfo.git"
 kube get nodes
 
-step "starting source-controller and kustomize-controller"
-read -r STORAGE SC_METRICS SC_HEALTH KC_METRICS KC_HEALTH < <("$PY" -c '
+step "starting source-controller, kustomize-controller and helm-controller"
+read -r STORAGE SC_METRICS SC_HEALTH KC_METRICS KC_HEALTH HC_METRICS HC_HEALTH < <("$PY" -c '
 import socket
-socks = [socket.socket() for _ in range(5)]
+socks = [socket.socket() for _ in range(7)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))')
 start_bg source-controller "$PY" -m source_controller --kubeconfig "$KUBECONFIG" \
@@ -210,13 +211,17 @@ start_bg source-controller "$PY" -m source_controller --kubeconfig "$KUBECONFIG"
   --health-addr "127.0.0.1:$SC_HEALTH" --log-level info
 start_bg kustomize-controller "$PY" -m kustomize_controller --kubeconfig "$KUBECONFIG" \
   --metrics-addr "127.0.0.1:$KC_METRICS" --health-addr "127.0.0.1:$KC_HEALTH" --log-level info
+start_bg helm-controller "$PY" -m helm_controller --kubeconfig "$KUBECONFIG" \
+  --metrics-addr "127.0.0.1:$HC_METRICS" --health-addr "127.0.0.1:$HC_HEALTH" --log-level info
 kube wait-http "http://127.0.0.1:$SC_HEALTH/readyz" --pid "$(<"$PIDS/source-controller")" \
   --timeout "$CONTROLLER_TIMEOUT" || die "source-controller did not become ready"
 kube wait-http "http://127.0.0.1:$KC_HEALTH/readyz" --pid "$(<"$PIDS/kustomize-controller")" \
   --timeout "$CONTROLLER_TIMEOUT" || die "kustomize-controller did not become ready"
-say "both ready (artifacts served from 127.0.0.1:$STORAGE)"
+kube wait-http "http://127.0.0.1:$HC_HEALTH/readyz" --pid "$(<"$PIDS/helm-controller")" \
+  --timeout "$CONTROLLER_TIMEOUT" || die "helm-controller did not become ready"
+say "all three ready (artifacts served from 127.0.0.1:$STORAGE)"
 
-step "applying GitRepository/podinfo and Kustomization/podinfo (wait: true) in flux-system"
+step "applying GitRepository/podinfo, Kustomization/podinfo (wait: true) and HelmRelease/hello"
 kube apply tools/demo/flux.yaml --var "GIT_URL=$GIT_URL" || die "applying tools/demo/flux.yaml failed"
 kube wait gitrepository/podinfo -n flux-system --revision "$FIRST" --timeout "$SOURCE_TIMEOUT" ||
   die "GitRepository/podinfo did not fetch ${FIRST:0:12}"
@@ -228,6 +233,15 @@ echo
 kube get gitrepositories,kustomizations -n flux-system
 kube get deployments,pods,configmaps,services -n demo -l app.kubernetes.io/part-of=gotk-demo
 say "OK: the app is reconciled and deployment/podinfo rolled out on the fake node"
+
+step "HelmRelease/hello: the chart in charts/hello of the same repository, released with Helm 4"
+kube wait helmrelease/hello -n flux-system --timeout "$APPLY_TIMEOUT" ||
+  die "HelmRelease/hello was not released"
+kube get helmreleases -n flux-system
+kube get configmaps -n demo -l app.kubernetes.io/part-of=gotk-demo
+HELM=$("$PY" -c 'from gotk_runtime.tools import find_tool; print(find_tool("helm"))')
+"$HELM" list -n demo | sed 's/^/    /'
+say "OK: helm itself lists the release gotk made (Secret sh.helm.release.v1.demo-hello.v1)"
 
 step "committing a change: a new greeting (a new ConfigMap, so a rollout) and 3 replicas"
 sed -i -e 's/PODINFO_UI_MESSAGE=hello from gotk/PODINFO_UI_MESSAGE=hello again, from commit 2/' \

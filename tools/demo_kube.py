@@ -65,6 +65,8 @@ KINDS: dict[str, Kind] = {
     "deployment": Kind("/apis/apps/v1", "deployments"),
     "gitrepository": Kind("/apis/source.toolkit.fluxcd.io/v1", "gitrepositories"),
     "kustomization": Kind("/apis/kustomize.toolkit.fluxcd.io/v1", "kustomizations"),
+    "helmrelease": Kind("/apis/helm.toolkit.fluxcd.io/v2", "helmreleases"),
+    "helmchart": Kind("/apis/source.toolkit.fluxcd.io/v1", "helmcharts"),
 }
 
 
@@ -220,7 +222,10 @@ def flux_ready(obj: Obj) -> bool:
 def revision_of(obj: Obj) -> str:
     status = obj.get("status") or {}
     return str(
-        status.get("lastAppliedRevision") or (status.get("artifact") or {}).get("revision") or ""
+        status.get("lastAppliedRevision")
+        or status.get("lastAttemptedRevision")
+        or (status.get("artifact") or {}).get("revision")
+        or ""
     )
 
 
@@ -247,7 +252,7 @@ def _row(kind_name: str, obj: Obj) -> tuple[str, str, str, str]:
     name = f"{kind_name}/{metadata['name']}"
     namespace = metadata.get("namespace", "")
     status = obj.get("status") or {}
-    if kind_name in ("gitrepository", "kustomization"):
+    if kind_name in ("gitrepository", "kustomization", "helmrelease", "helmchart"):
         ready = condition(obj, "Ready")
         return namespace, name, ready.get("status", "Unknown"), ready.get("message", "")
     if kind_name == "deployment":

@@ -72,6 +72,12 @@ def test_demo_rolls_out_applies_a_commit_reverts_drift_and_leaves_no_process(
     running = r"pod/podinfo-\S+\s+1/1\s+Running on kwok-node-0"
     assert len(re.findall(running, applied)) == 2, transcript
 
+    released = steps["HelmRelease/hello:"]
+    assert re.search(r"helmrelease/hello\s+True", released), transcript
+    assert re.search(r"configmap/demo-hello\s+-\s+greeting=hello from a HelmRelease", released)
+    # `helm list` itself reads the release gotk stored in Helm's own Secret.
+    assert re.search(r"demo-hello\s+demo\s+1\s+.*deployed\s+hello-0\.1\.0", released), transcript
+
     change = steps["committing"]
     revision = re.search(r"pushed ([0-9a-f]{12})", change)
     assert revision is not None, transcript

@@ -74,6 +74,9 @@ async def test_install_then_values_change_upgrades_and_a_noop_reconcile_makes_no
     events = await hr_env.event_messages()
     assert "InstallSucceeded: Helm install succeeded" in events
     assert "UpgradeSucceeded: Helm upgrade succeeded" in events
+    # One event per action, as Flux: Ready changing adds none.
+    assert await hr_env.event_count("InstallSucceeded") == 1
+    assert await hr_env.event_count("UpgradeSucceeded") == 1
 
 
 async def test_values_from_configmap_and_secret_merge_in_order_then_inline_values(
@@ -345,6 +348,9 @@ async def test_a_failed_upgrade_is_rolled_back_until_retries_are_exhausted(hr_en
     events = await hr_env.event_messages()
     assert "UpgradeFailed: Helm upgrade failed for release" in events
     assert "RollbackSucceeded: Helm rollback to previous release" in events
+    # Each action's own event, once: not again as a Warning when Ready is summarised.
+    assert await hr_env.event_count("RollbackSucceeded") == 2
+    assert await hr_env.event_count("UpgradeFailed") == 2
 
 
 async def test_a_release_left_pending_is_unlocked_once_stale_and_upgraded(hr_env: HrEnv) -> None:

@@ -3,7 +3,9 @@ dependencies, one-off requests and watched values objects."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from fixtures.controllers import condition, eventually
 from fixtures.git_servers import GitHTTPServer, GitRepo
@@ -45,13 +47,43 @@ async def test_chart_ref_to_an_oci_repository_installs_and_records_the_digest(
     await hr_env.call("POST", hr_env.hr_path(), body)
 
     obj = await hr_env.until("app", ready_with("InstallSucceeded"))
-    source = await hr_env.call("GET", f"{SRC}/namespaces/{hr_env.namespace}/ocirepositories/demo")
-    digest = source["status"]["artifact"]["digest"]
+    ns = hr_env.namespace
+    source = await hr_env.call("GET", f"{SRC}/namespaces/{ns}/ocirepositories/demo")
+    # Flux takes the manifest digest of the revision, not the stored tarball's digest.
+    revision = source["status"]["artifact"]["revision"]
+    digest = revision.partition("@")[2]
+    assert digest.startswith("sha256:")
+    version = f"1.0.0+{digest.split(':')[1][:12]}"
     status = obj["status"]
-    assert status["lastAttemptedRevision"] == f"1.0.0+{digest.split(':')[1][:12]}"
+    assert status["lastAttemptedRevision"] == version
     assert status["lastAttemptedRevisionDigest"] == digest
     assert status["history"][0]["ociDigest"] == digest
+    assert status["history"][0]["chartVersion"] == version
+    assert condition(obj, "Ready")["message"] == (
+        f"Helm install succeeded for release {ns}/app.v1 with chart demo@{version}"
+    )
     assert "helmChart" not in status
+    listed = await hr_env.helm_json("list", "-n", ns)
+    assert [r["chart"] for r in listed] == [f"demo-{version}"]
+
+    # The same chart version pushed again under the tag is a new version: an upgrade.
+    again = await hr_env.repo.add_chart("demo", "1.0.0", values={"replicas": 5})
+    await oci_registry.push(
+        f"{path}/demo",
+        "1.0.0",
+        layers=[(HELM_CHART_LAYER, again.read_bytes())],
+        config_media_type=HELM_CHART_CONFIG,
+    )
+    await hr_env.call(
+        "PATCH",
+        f"{SRC}/namespaces/{ns}/ocirepositories/demo",
+        {"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "again"}}},
+    )
+    obj = await hr_env.until("app", ready_with("UpgradeSucceeded"))
+    assert obj["status"]["history"][0]["chartVersion"] != version
+    assert obj["status"]["history"][0]["chartVersion"].startswith("1.0.0+")
+    _, cm = await hr_env.get_cm("app")
+    assert cm["data"] == {"replicas": "5"}
 
 
 async def test_switching_to_a_chart_ref_deletes_the_helmchart_it_managed(hr_env: HrEnv) -> None:
@@ -367,3 +399,62 @@ async def test_a_new_chart_name_replaces_the_release(hr_env: HrEnv) -> None:
     assert [(s["chartName"], s["version"]) for s in obj["status"]["history"]] == [("other", 1)]
     history = await hr_env.helm_json("history", "app", "-n", hr_env.namespace)
     assert [(h["revision"], h["chart"]) for h in history] == [(1, "other-2.0.0")]
+
+
+async def test_chart_ref_to_an_external_artifact_installs_its_chart(hr_env: HrEnv) -> None:
+    archive = await hr_env.repo.add_chart("demo", "1.0.0", values={"replicas": 3})
+    ns = hr_env.namespace
+    digest = "sha256:" + hashlib.sha256(archive.read_bytes()).hexdigest()
+    external = {
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "ExternalArtifact",
+        "metadata": {"name": "generated"},
+        "spec": {"sourceRef": {"apiVersion": "example.com/v1", "kind": "Generator", "name": "g"}},
+    }
+    path = f"{SRC}/namespaces/{ns}/externalartifacts"
+    await hr_env.call("POST", path, external)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    artifact = {
+        "path": "generator/demo-1.0.0.tgz",
+        "url": f"{hr_env.repo.url}/demo-1.0.0.tgz",
+        "revision": "1.0.0",
+        "digest": digest,
+        "lastUpdateTime": now,
+    }
+    status = {
+        "status": {
+            "artifact": artifact,
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "reason": "Succeeded",
+                    "message": "generated",
+                    "lastTransitionTime": now,
+                }
+            ],
+        }
+    }
+    await hr_env.call("PATCH", f"{path}/generated/status", status)
+    body = {
+        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+        "kind": "HelmRelease",
+        "metadata": {"name": "app"},
+        "spec": {"interval": "1h", "chartRef": {"kind": "ExternalArtifact", "name": "generated"}},
+    }
+    await hr_env.call("POST", hr_env.hr_path(), body)
+
+    obj = await hr_env.until("app", ready_with("InstallSucceeded"))
+    assert obj["status"]["lastAttemptedRevision"] == "1.0.0"
+    assert "lastAttemptedRevisionDigest" not in obj["status"]
+    _, cm = await hr_env.get_cm("app")
+    assert cm["data"] == {"replicas": "3"}
+
+    # A new artifact published by its producer reaches the release through the watch.
+    newer = await hr_env.repo.add_chart("demo", "1.1.0", values={"replicas": 4})
+    artifact["url"] = f"{hr_env.repo.url}/demo-1.1.0.tgz"
+    artifact["revision"] = "1.1.0"
+    artifact["digest"] = "sha256:" + hashlib.sha256(newer.read_bytes()).hexdigest()
+    await hr_env.call("PATCH", f"{path}/generated/status", status)
+    obj = await hr_env.until("app", ready_with("UpgradeSucceeded"))
+    assert obj["status"]["history"][0]["chartVersion"] == "1.1.0"

@@ -438,3 +438,24 @@ async def test_kubeconfig_secret_targets_the_cluster_it_names(env: KsEnv) -> Non
     await env.kustomization("app", kubeConfig={"secretRef": {"name": "remote-kubeconfig"}})
     await env.until("app", ready_at(sha))
     assert (await env.get_cm("remote"))[0] == 200
+
+
+async def test_a_refused_secret_is_reported_without_its_values(env: KsEnv) -> None:
+    """The API server refuses `stringData.pin: 73519046` (a number) quoting the value; the
+    Kustomization's Ready message and its events name the Secret and the field, masked."""
+    namespace = env.namespace
+    await env.source(
+        {
+            "deploy/secret.yaml": (
+                f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n"
+                f"  namespace: {namespace}\nstringData:\n  pin: 73519046\n"
+            )
+        }
+    )
+    await env.kustomization("app", path="./deploy")
+    obj = await env.until("app", failed("ReconciliationFailed"))
+    message = condition(obj, "Ready")["message"]
+    assert f"Secret/{namespace}/creds dry-run failed" in message
+    assert ".stringData.pin: expected string" in message
+    assert "73519046" not in str(obj["status"])
+    assert "73519046" not in await env.event_messages()

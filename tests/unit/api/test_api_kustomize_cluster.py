@@ -30,6 +30,8 @@ def _into(manifest: dict[str, Any], namespace: str) -> dict[str, Any]:
     body = copy.deepcopy(manifest)
     body.pop("status", None)
     body["metadata"]["namespace"] = namespace
+    # The session's kustomize-controller leaves labelled objects alone (no status races).
+    body["metadata"].setdefault("labels", {})["gotk.test/leader"] = "api"
     return body
 
 
@@ -37,7 +39,7 @@ def _minimal(**spec: Any) -> dict[str, Any]:
     return {
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
         "kind": "Kustomization",
-        "metadata": {"name": "app"},
+        "metadata": {"name": "app", "labels": {"gotk.test/leader": "api"}},
         "spec": {
             "interval": "10m",
             "prune": True,

@@ -10,7 +10,9 @@ from gotk_runtime.errors import GotkError
 def test_public_names_are_pinned() -> None:
     assert sorted(gotk_artifacts.__all__) == [
         "ArchiveBuildError",
+        "ArchiveEntry",
         "ArchiveResult",
+        "ArchiveScan",
         "ArtifactDownloadError",
         "ArtifactError",
         "ArtifactNotFound",
@@ -35,6 +37,8 @@ def test_public_names_are_pinned() -> None:
         "fetch_artifact",
         "parse_digest",
         "redact_url",
+        "scan_archive",
+        "scan_archive_async",
         "scratch_dir",
         "source_ignore_matcher",
         "verify_file",

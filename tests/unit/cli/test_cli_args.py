@@ -1,93 +1,136 @@
-"""Command-line parsing: Flux's verbs, nouns, aliases and flags map to kinds and options."""
+"""The command line: Flux's verbs, nouns, aliases and global flags, parsed by click."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import click
 import pytest
-from gotk_cli.args import parse_args
+from gotk_cli.app import parse, run
+from gotk_cli.cli import parse_go_duration
+from gotk_cli.commands import root
 from gotk_cli.reconcile import requested_at
 
 
-@pytest.mark.parametrize(
-    ("argv", "kinds", "every_kind"),
-    [
-        (["get", "sources", "git"], ["GitRepository"], False),
-        (["get", "sources", "chart"], ["HelmChart"], False),
-        (["get", "source", "bucket"], ["Bucket"], False),
-        (
-            ["get", "sources", "all"],
-            ["GitRepository", "OCIRepository", "HelmRepository", "HelmChart", "Bucket"],
-            True,
-        ),
-        (["get", "ks"], ["Kustomization"], False),
-        (["get", "kustomizations"], ["Kustomization"], False),
-        (
-            ["get", "all"],
-            [
-                "GitRepository",
-                "OCIRepository",
-                "HelmRepository",
-                "HelmChart",
-                "Bucket",
-                "Kustomization",
-            ],
-            True,
-        ),
-        (["reconcile", "source", "oci", "app"], ["OCIRepository"], False),
-        (["reconcile", "ks", "app"], ["Kustomization"], False),
-        (["suspend", "source", "git", "app"], ["GitRepository"], False),
-        (["resume", "kustomization", "app"], ["Kustomization"], False),
-    ],
-)
-def test_nouns_select_kinds(argv: list[str], kinds: list[str], every_kind: bool) -> None:
-    command = parse_args(argv)
-    assert [kind.kind for kind in command.kinds] == kinds
-    assert command.every_kind is every_kind
-
-
-def test_defaults_match_flux() -> None:
-    command = parse_args(["reconcile", "source", "git", "app"])
-    assert (command.namespace, command.timeout, command.all_namespaces) == (
-        "flux-system",
-        300.0,
-        False,
-    )
-    assert command.name == "app"
-    assert command.kubeconfig is None
+def _discard(result: object) -> None:
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()  # the command's work, never awaited here
 
 
 @pytest.mark.parametrize(
     "argv",
     [
-        ["-n", "apps", "--timeout", "1m30s", "--kubeconfig", "/k", "get", "-A", "ks"],
+        ["-n", "apps", "--timeout", "1m30s", "--kubeconfig", "/k", "get", "ks", "-A"],
         ["get", "ks", "--namespace=apps", "--timeout=90s", "--kubeconfig=/k", "--all-namespaces"],
-        ["get", "-n", "apps", "ks", "-A", "--timeout", "1m30s", "--kubeconfig", "/k"],
+        ["get", "-n", "apps", "kustomizations", "-A", "--timeout", "1m30s", "--kubeconfig", "/k"],
     ],
 )
 def test_global_flags_are_accepted_before_or_after_the_subcommand(argv: list[str]) -> None:
-    command = parse_args(argv)
-    assert (command.namespace, command.timeout, command.kubeconfig) == ("apps", 90.0, "/k")
-    assert command.all_namespaces
+    settings, result = parse(argv)
+    _discard(result)
+    assert (settings.namespace, settings.timeout, settings.kubeconfig) == ("apps", 90.0, "/k")
 
 
-def test_with_source_is_a_kustomization_reconcile_flag() -> None:
-    assert parse_args(["reconcile", "ks", "app", "--with-source"]).with_source
-    with pytest.raises(SystemExit):
-        parse_args(["reconcile", "source", "git", "app", "--with-source"])
+def test_defaults_match_flux(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FLUX_SYSTEM_NAMESPACE", raising=False)
+    settings, result = parse(["reconcile", "source", "git", "app"])
+    _discard(result)
+    assert (settings.namespace, settings.timeout, settings.kubeconfig) == (
+        "flux-system",
+        300.0,
+        None,
+    )
+
+
+def test_flux_system_namespace_sets_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLUX_SYSTEM_NAMESPACE", "gitops")
+    settings, result = parse(["get", "ks"])
+    _discard(result)
+    assert settings.namespace == "gitops"
 
 
 @pytest.mark.parametrize(
     "argv",
     [
         ["get", "sources", "svn"],
-        ["suspend", "source", "oci", "app"],
+        ["suspend", "source", "external", "app"],
         ["reconcile", "source", "git"],
         ["get", "sources", "git", "--timeout", "soon"],
+        ["reconcile", "source", "git", "app", "--with-source"],
+        ["reconcile", "ks", "app", "--force"],
+        ["get", "ks", "-n", "Not_A_Label"],
+        ["get", "ks", "-o", "xml"],
     ],
 )
-def test_invalid_commands_exit_with_usage(argv: list[str]) -> None:
-    with pytest.raises(SystemExit) as raised:
-        parse_args(argv)
-    assert raised.value.code == 2
+async def test_invalid_commands_exit_1_with_one_line(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await run(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("✗ "), err
+    assert err.count("\n") == 1, err
+    assert "--help" in err
+
+
+async def test_help_exits_0_and_shows_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    assert await run(["get", "hr", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Examples:\n  # List all Helm releases and their status\n  gotk get helmreleases" in out
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for name, command in group.commands.items():
+        yield (*path, name)
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+
+
+@pytest.mark.parametrize("path", sorted(_commands(root)), ids=" ".join)
+async def test_every_command_has_help_with_an_example(
+    path: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await run([*path, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "\nExamples:\n" in out
+    assert "  gotk " in out.split("\nExamples:\n", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("alias", "canonical"),
+    [
+        (["get", "ks"], "kustomizations"),
+        (["get", "kustomization"], "kustomizations"),
+        (["get", "hr"], "helmreleases"),
+        (["get", "source", "git"], "git"),
+        (["reconcile", "hr", "x"], "helmrelease"),
+        (["suspend", "ks", "x"], "kustomization"),
+    ],
+)
+def test_flux_aliases_reach_the_same_command(alias: list[str], canonical: str) -> None:
+    ctx = root.make_context("gotk", [*alias[:-1], "--help"], resilient_parsing=True)
+    command: click.Command = root
+    for word in alias:
+        if not isinstance(command, click.Group):
+            break  # the rest is a NAME argument
+        found = command.get_command(ctx, word)
+        assert found is not None
+        command = found
+    assert command.name == canonical
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("5m", 300.0), ("1m30s", 90.0), ("500ms", 0.5), ("1h", 3600.0), ("0", 0.0), ("2.5s", 2.5)],
+)
+def test_go_durations(text: str, seconds: float) -> None:
+    assert parse_go_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["soon", "5", "5m-", "m5"])
+def test_bad_go_durations(text: str) -> None:
+    with pytest.raises(ValueError, match="invalid duration"):
+        parse_go_duration(text)
 
 
 @pytest.mark.parametrize(

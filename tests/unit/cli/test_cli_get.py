@@ -1,4 +1,4 @@
-"""`gotk get` and `gotk suspend` against the real API server.
+"""`gotk get` against the real API server.
 
 Status is written by hand through the /status subresource; every object is suspended so a
 controller running elsewhere in the session leaves it alone.
@@ -7,174 +7,120 @@ controller running elsewhere in the session leaves it alone.
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import sys
-from pathlib import Path
 
 import pytest
-from gotk_api.objects import Obj
+import yaml
+from fixtures.cli import SOURCE, Gotk, assert_snapshot, git_repository, ready
 from gotk_api.source import GitRepository
-from gotk_cli import run
 from gotk_cli.cluster import Cluster
 from gotk_cli.errors import CrdNotInstalled
-from gotk_cli.get import get
+from gotk_cli.get import GetOptions, get
 from gotk_cli.kinds import CliKind
-from gotk_cli.log import Log
 from gotk_envtest import ControlPlane
 from gotk_runtime import KubeClient, load_config
 
-SOURCE = "/apis/source.toolkit.fluxcd.io/v1"
-KUSTOMIZE = "/apis/kustomize.toolkit.fluxcd.io/v1"
+
+async def test_get_sources_git_prints_flux_table(gotk: Gotk, populated: str) -> None:
+    result = await gotk("get", "sources", "git", "-n", populated)
+    assert (result.code, result.err) == (0, "")
+    assert_snapshot("get_sources_git", result.out)
 
 
-async def create(cluster: ControlPlane, path: str, obj: Obj, status: Obj | None = None) -> None:
-    code, body = await cluster.request("POST", path, obj)
-    assert code == 201, body
-    if status is not None:
-        code, body = await cluster.request(
-            "PATCH",
-            f"{path}/{obj['metadata']['name']}/status",
-            {"status": status},
-            content_type="application/merge-patch+json",
-        )
-        assert code == 200, body
+async def test_get_ks_shows_last_applied_revision(gotk: Gotk, populated: str) -> None:
+    result = await gotk("get", "ks", "-n", populated)
+    assert result.code == 0
+    assert_snapshot("get_ks", result.out)
 
 
-def ready(status: str, message: str) -> Obj:
-    return {
-        "type": "Ready",
-        "status": status,
-        "reason": "Succeeded" if status == "True" else "Failed",
-        "message": message,
-        "lastTransitionTime": "2026-01-01T00:00:00Z",
-        "observedGeneration": 1,
-    }
-
-
-async def git_repository(
-    cluster: ControlPlane, namespace: str, name: str, status: Obj | None
+async def test_get_hr_shows_the_chart_version_of_the_latest_release(
+    gotk: Gotk, populated: str
 ) -> None:
-    obj = {
-        "apiVersion": "source.toolkit.fluxcd.io/v1",
-        "kind": "GitRepository",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {"url": "https://example.invalid/repo.git", "interval": "1m", "suspend": True},
-    }
-    await create(cluster, f"{SOURCE}/namespaces/{namespace}/gitrepositories", obj, status)
+    result = await gotk("get", "hr", "-n", populated, "--show-source")
+    assert result.code == 0
+    assert_snapshot("get_hr_show_source", result.out, ns=populated)
 
 
-async def kustomization(
-    cluster: ControlPlane, namespace: str, name: str, status: Obj | None
-) -> None:
-    obj = {
-        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-        "kind": "Kustomization",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {
-            "interval": "5m",
-            "prune": True,
-            "suspend": True,
-            "sourceRef": {"kind": "GitRepository", "name": "app"},
-        },
-    }
-    await create(cluster, f"{KUSTOMIZE}/namespaces/{namespace}/kustomizations", obj, status)
-
-
-@pytest.fixture
-async def populated(cluster: ControlPlane, namespace: str) -> str:
-    await git_repository(
-        cluster,
-        namespace,
-        "app",
-        {
-            "artifact": {
-                "path": "gitrepository/x/app/a.tar.gz",
-                "url": "http://storage/a.tar.gz",
-                "revision": "main@sha1:1111",
-                "digest": "sha256:" + "0" * 64,
-                "lastUpdateTime": "2026-01-01T00:00:00Z",
-            },
-            "conditions": [ready("True", "stored artifact for revision 'main@sha1:1111'")],
-        },
-    )
-    await git_repository(
-        cluster, namespace, "broken", {"conditions": [ready("False", "auth failed")]}
-    )
-    await kustomization(
-        cluster,
-        namespace,
-        "apps",
-        {
-            "lastAppliedRevision": "main@sha1:1111",
-            "conditions": [ready("True", "Applied revision: main@sha1:1111")],
-        },
-    )
-    return namespace
-
-
-async def test_get_sources_git_prints_flux_table(
-    cluster: ControlPlane, populated: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code = await run(
-        ["get", "sources", "git", "-n", populated, f"--kubeconfig={cluster.kubeconfig}"]
-    )
-    assert code == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"]
-    assert lines[1].split() == [
-        "app",
-        "main@sha1:1111",
-        "True",
-        "True",
-        "stored",
-        "artifact",
-        "for",
-        "revision",
-        "'main@sha1:1111'",
-    ]
-    assert lines[2].split() == ["broken", "True", "False", "auth", "failed"]
-    assert len(lines) == 3
-
-
-async def test_get_ks_shows_last_applied_revision(
-    cluster: ControlPlane, populated: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert await run(["get", "ks", "-n", populated, f"--kubeconfig={cluster.kubeconfig}"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[1].split()[:4] == ["apps", "main@sha1:1111", "True", "True"]
-
-
-async def test_get_all_namespaces_adds_namespace_column(
-    cluster: ControlPlane, populated: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert await run(["get", "sources", "git", "-A", f"--kubeconfig={cluster.kubeconfig}"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+async def test_get_all_namespaces_adds_namespace_column(gotk: Gotk, populated: str) -> None:
+    result = await gotk("get", "sources", "git", "-A")
+    assert result.code == 0
+    lines = result.out.splitlines()
     assert lines[0].split()[:2] == ["NAMESPACE", "NAME"]
     mine = [line.split()[:2] for line in lines[1:] if line.startswith(populated + " ")]
     assert mine == [[populated, "app"], [populated, "broken"]]
 
 
-async def test_get_all_lists_each_kind_with_kind_prefixed_names(
-    cluster: ControlPlane, populated: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert await run(["get", "all", "-n", populated, f"--kubeconfig={cluster.kubeconfig}"]) == 0
-    out = capsys.readouterr().out
-    tables = [table.splitlines() for table in out.strip().split("\n\n")]
-    assert [[line.split()[0] for line in table] for table in tables] == [
-        ["NAME", "gitrepository/app", "gitrepository/broken"],
-        ["NAME", "kustomization/apps"],
-    ]
+async def test_get_all_lists_each_kind_with_kind_prefixed_names(gotk: Gotk, populated: str) -> None:
+    result = await gotk("get", "all", "-n", populated)
+    assert result.code == 0
+    assert_snapshot("get_all", result.out)
 
 
-async def test_get_with_no_objects_says_so_and_succeeds(
-    cluster: ControlPlane, namespace: str, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("selector", "names"),
+    [("ready=false", ["broken"]), ("Ready!=False", ["app"]), ("ready=true", ["app"])],
+)
+async def test_status_selector_filters_on_a_condition(
+    gotk: Gotk, populated: str, selector: str, names: list[str]
 ) -> None:
-    assert (
-        await run(["get", "sources", "oci", "-n", namespace, f"--kubeconfig={cluster.kubeconfig}"])
-        == 0
+    result = await gotk("get", "sources", "git", "-n", populated, "--status-selector", selector)
+    assert result.code == 0
+    assert [line.split()[0] for line in result.out.splitlines()[1:]] == names
+
+
+async def test_a_malformed_status_selector_is_one_line(gotk: Gotk, populated: str) -> None:
+    result = await gotk("get", "ks", "-n", populated, "--status-selector", "ready")
+    assert result.code == 1
+    assert result.err == (
+        "✗ expected status selector in type=status or type!=status format, but found: ready\n"
     )
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert captured.err == f"✗ no OCIRepository objects found in {namespace} namespace\n"
+
+
+async def test_get_one_by_name_and_a_missing_name(gotk: Gotk, populated: str) -> None:
+    result = await gotk("get", "sources", "git", "broken", "-n", populated, "--no-header")
+    assert [line.split()[0] for line in result.out.splitlines()] == ["broken"]
+    missing = await gotk("get", "sources", "git", "nope", "-n", populated)
+    assert missing.code == 1
+    assert missing.err == f"✗ GitRepository object 'nope' not found in \"{populated}\" namespace\n"
+
+
+async def test_output_json_is_a_list_of_the_objects(gotk: Gotk, populated: str) -> None:
+    result = await gotk("get", "sources", "git", "-n", populated, "-o", "json")
+    assert result.code == 0
+    listing = json.loads(result.out)
+    assert listing["kind"] == "List"
+    assert [item["metadata"]["name"] for item in listing["items"]] == ["app", "broken"]
+    assert all("managedFields" not in item["metadata"] for item in listing["items"])
+    assert listing["items"][0]["status"]["artifact"]["revision"].startswith("main@sha1:1111")
+
+
+async def test_output_yaml_parses_back(gotk: Gotk, populated: str) -> None:
+    result = await gotk("get", "all", "-n", populated, "-o", "yaml")
+    assert result.code == 0
+    kinds = [item["kind"] for item in yaml.safe_load(result.out)["items"]]
+    assert kinds == ["GitRepository", "GitRepository", "HelmRelease", "Kustomization"]
+
+
+async def test_output_wide_adds_source_and_url_and_keeps_whole_messages(
+    gotk: Gotk, populated: str
+) -> None:
+    result = await gotk("get", "all", "-n", populated, "-o", "wide")
+    assert result.code == 0
+    assert_snapshot("get_all_wide", result.out, ns=populated)
+
+
+async def test_get_with_no_objects_is_an_error_as_in_flux(gotk: Gotk, namespace: str) -> None:
+    result = await gotk("get", "sources", "oci", "-n", namespace)
+    assert (result.code, result.out) == (1, "")
+    assert result.err == f'✗ no OCIRepository objects found in "{namespace}" namespace\n'
+
+
+async def test_get_all_with_no_objects_prints_nothing_and_succeeds(
+    gotk: Gotk, namespace: str
+) -> None:
+    assert (await gotk("get", "all", "-n", namespace)).code == 0
 
 
 async def test_get_of_a_kind_without_crd_is_a_clear_error(cluster: ControlPlane) -> None:
@@ -186,101 +132,70 @@ async def test_get_of_a_kind_without_crd_is_a_clear_error(cluster: ControlPlane)
             await get(
                 Cluster(client),
                 [CliKind(Missing, "source git")],
-                "default",
-                every_kind=False,
-                out=sys.stdout,
-                log=Log(),
+                GetOptions(namespace="default"),
+                sys.stdout,
             )
 
 
-async def test_missing_object_is_one_line_and_exit_1(
-    cluster: ControlPlane, namespace: str, capsys: pytest.CaptureFixture[str]
+async def test_watch_prints_the_table_then_a_row_per_change(
+    gotk: Gotk, cluster: ControlPlane, populated: str
 ) -> None:
-    argv = [
-        "reconcile",
-        "source",
-        "git",
-        "nope",
-        "-n",
-        namespace,
-        f"--kubeconfig={cluster.kubeconfig}",
-    ]
-    assert await run(argv) == 1
-    assert capsys.readouterr().err == f"✗ GitRepository {namespace}/nope not found\n"
+    async def change() -> None:
+        await asyncio.sleep(1.5)
+        await cluster.request(
+            "PATCH",
+            f"{SOURCE}/namespaces/{populated}/gitrepositories/broken/status",
+            {"status": {"conditions": [ready("True", "recovered")]}},
+            content_type="application/merge-patch+json",
+        )
+        await git_repository(cluster, populated, "late", None)
+
+    changer = asyncio.create_task(change())
+    result = await gotk("get", "sources", "git", "-n", populated, "-w", "--timeout=4s")
+    await changer
+    assert result.code == 0
+    assert_snapshot("get_watch", result.out)
 
 
-async def test_unreadable_kubeconfig_is_one_line_and_exit_1(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+async def test_watch_needs_one_kind(gotk: Gotk, populated: str) -> None:
+    result = await gotk("get", "all", "-n", populated, "-w")
+    assert result.code == 1
+    assert result.err == "✗ expected a single resource type, but found all\n"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_colours_on_a_terminal_unless_no_color(
+    cluster: ControlPlane, populated: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert await run(["get", "ks", f"--kubeconfig={tmp_path / 'absent'}"]) == 1
-    assert capsys.readouterr().err == f"✗ kubeconfig {tmp_path / 'absent'} not found\n"
-    for name, text in [
-        ("garbage", "apiVersion: v1\nkind: Config\n"),
-        ("wrong-types", "apiVersion: v1\nkind: Config\nclusters: 3\n"),
-    ]:
-        (tmp_path / name).write_text(text)
-        assert await run(["get", "ks", f"--kubeconfig={tmp_path / name}"]) == 1
-        err = capsys.readouterr().err
-        assert err.startswith("✗ cannot load Kubernetes client configuration"), err
-        assert err.count("\n") == 1
-
-
-async def test_suspend_kustomization_sets_spec_suspend(
-    cluster: ControlPlane, namespace: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    await kustomization(cluster, namespace, "apps", None)
-    path = f"{KUSTOMIZE}/namespaces/{namespace}/kustomizations/apps"
-    code, _ = await cluster.request(
-        "PATCH", path, {"spec": {"suspend": None}}, content_type="application/merge-patch+json"
+    monkeypatch.setattr(
+        "shutil.get_terminal_size", lambda: __import__("os").terminal_size((60, 24))
     )
-    assert code == 200
-    assert (
-        await run(["suspend", "ks", "apps", "-n", namespace, f"--kubeconfig={cluster.kubeconfig}"])
-        == 0
-    )
-    _, obj = await cluster.request("GET", path)
-    assert obj["spec"]["suspend"] is True
-    assert capsys.readouterr().err.splitlines() == [
-        f"► suspending kustomization apps in {namespace} namespace",
-        "✔ kustomization suspended",
-    ]
+    async with KubeClient(await load_config(cluster.kubeconfig)) as client:
+        from gotk_cli.kinds import SOURCES
 
-
-async def test_reconcile_of_a_suspended_object_refuses(
-    cluster: ControlPlane, populated: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    argv = [
-        "reconcile",
-        "source",
-        "git",
-        "app",
-        "-n",
-        populated,
-        f"--kubeconfig={cluster.kubeconfig}",
-    ]
-    assert await run(argv) == 1
-    assert (
-        capsys.readouterr().err
-        == f"✗ GitRepository {populated}/app is suspended; resume it first\n"
-    )
-
-
-async def test_python_m_gotk_cli_runs_as_a_program(cluster: ControlPlane, populated: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gotk_cli",
-        "get",
-        "sources",
-        "git",
-        "-n",
-        populated,
-        "--kubeconfig",
-        str(cluster.kubeconfig),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, err
-    assert err == b""
-    assert [line.split()[0] for line in out.decode().splitlines()] == ["NAME", "app", "broken"]
+        outputs = []
+        for no_color in (False, True):
+            out = _Terminal()
+            await get(
+                Cluster(client),
+                [SOURCES["git"]],
+                GetOptions(namespace=populated, no_color=no_color),
+                out,
+            )
+            outputs.append(out.getvalue())
+        monkeypatch.setenv("NO_COLOR", "1")
+        out = _Terminal()
+        await get(Cluster(client), [SOURCES["git"]], GetOptions(namespace=populated), out)
+        outputs.append(out.getvalue())
+    coloured, plain, no_color_env = outputs
+    assert "\x1b[32mTrue \x1b[0m" in coloured
+    assert "\x1b[31mFalse\x1b[0m" in coloured
+    assert plain == no_color_env
+    assert "\x1b" not in plain
+    # Fitted to the 60 columns of the terminal: the message is cut with an ellipsis.
+    assert all(len(line) <= 60 for line in plain.splitlines())
+    assert plain.splitlines()[1].endswith("…")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from gotk_cli.columns import Columns
 from gotk_cli.kinds import KUSTOMIZATION, SOURCES
 from gotk_cli.reconcile import handled
-from gotk_cli.table import format_table, row
+from gotk_cli.table import format_table
 
 TOKEN = "2026-01-01T00:00:00.5Z"
 
@@ -60,7 +61,7 @@ def test_row_of_a_source_shows_artifact_revision_and_ready() -> None:
     source = obj(ready("True", message="stored artifact\nfor main"))
     source["status"]["artifact"] = {"revision": "main@sha1:abc"}
     source["spec"] = {"suspend": True}
-    cells = row(SOURCES["git"], source, prefix_kind=True, with_namespace=True)
+    cells = Columns(prefix_kind=True, with_namespace=True).row(SOURCES["git"], source)
     assert cells == [
         "ns",
         "gitrepository/app",
@@ -73,7 +74,7 @@ def test_row_of_a_source_shows_artifact_revision_and_ready() -> None:
 
 def test_row_of_an_unhandled_kustomization_waits_to_be_reconciled() -> None:
     fresh = {"metadata": {"name": "app"}, "spec": {}}
-    cells = row(KUSTOMIZATION, fresh, prefix_kind=False, with_namespace=False)
+    cells = Columns().row(KUSTOMIZATION, fresh)
     assert cells == ["app", "", "False", "False", "waiting to be reconciled"]
 
 

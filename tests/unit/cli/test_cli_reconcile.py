@@ -135,6 +135,7 @@ async def test_resume_unsuspends_and_waits_for_the_reconcile(
         f"► resuming source git app in {namespace} namespace",
         "✔ source git resumed",
         "◎ waiting for GitRepository reconciliation",
+        "✔ GitRepository app reconciliation completed",
         f"✔ fetched revision master@sha1:{sha}",
     ]
 

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import io
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fixtures.helm_repo import helm, write_chart
+from fixtures.hostile_archives import (
+    MIB,
+    bounded,
+    dir_entries_tgz,
+    huge_extended_header_tgz,
+    negative_size_tgz,
+)
 from source_controller.helm.chart_archive import inspect_chart_archive
 from source_controller.helm.chart_build import (
     BuildOptions,
@@ -62,7 +70,7 @@ def test_hostile_or_broken_chart_archive_is_refused(
 
 def test_file_above_the_per_file_cap_is_refused(tmp_path: Path) -> None:
     archive = _tgz(tmp_path / "app.tgz", {"app/Chart.yaml": CHART_YAML, "app/big": b"x" * 2048})
-    with pytest.raises(ChartPullError, match="above the limit of 1024"):
+    with pytest.raises(ChartPullError, match="limit 1024"):
         inspect_chart_archive(archive, max_file_size=1024)
 
 
@@ -134,3 +142,42 @@ async def test_local_dependency_outside_the_source_is_refused(tmp_path: Path) ->
 def test_missing_chart_in_source_is_an_invalid_chart_reference(tmp_path: Path) -> None:
     with pytest.raises(ChartReferenceError, match="no chart found at path 'charts/nope'"):
         read_local_chart_metadata(tmp_path / "charts" / "nope", "charts/nope", 1 << 20)
+
+
+HOSTILE_CHARTS = [
+    pytest.param(
+        lambda p: huge_extended_header_tgz(p, tarfile.XHDTYPE, 256 * MIB),
+        "illegal entry path.*extended header of 268435456 bytes",
+        id="256MiB-pax-header",
+    ),
+    pytest.param(
+        lambda p: huge_extended_header_tgz(p, tarfile.GNUTYPE_LONGNAME, 256 * MIB),
+        "extended header of 268435456 bytes",
+        id="256MiB-gnu-long-name",
+    ),
+    pytest.param(negative_size_tgz, "declares a negative size", id="negative-pax-size"),
+    pytest.param(
+        lambda p: dir_entries_tgz(p, 50_000), "more than 10000 entries", id="50k-directories"
+    ),
+]
+
+
+@pytest.mark.parametrize(("build", "message"), HOSTILE_CHARTS)
+def test_small_hostile_chart_archive_is_refused_in_bounded_memory_and_time(
+    tmp_path: Path, build: Callable[[Path], Path], message: str
+) -> None:
+    """Each archive is under 2 MiB; seekable tarfile would allocate 256 MiB, keep 50k
+    TarInfos, or loop forever on it."""
+    archive = build(tmp_path / "app-1.0.0.tgz")
+    assert archive.stat().st_size < 2 * MIB
+    with bounded(8 * MIB, 30.0), pytest.raises(ChartPullError, match=message) as caught:
+        inspect_chart_archive(archive)
+    assert "app-1.0.0.tgz" in str(caught.value)
+
+
+def test_chart_yaml_alias_bomb_is_refused(tmp_path: Path) -> None:
+    bomb = b"name: app\nversion: 1.0.0\na: &a [" + b"x," * 1000 + b"x]\n"
+    bomb += b"b: &b [" + b"*a," * 1000 + b"*a]\nc: [" + b"*b," * 1000 + b"*b]\n"
+    archive = _tgz(tmp_path / "app.tgz", {"app/Chart.yaml": bomb})
+    with pytest.raises(ChartPullError, match="alias"):
+        inspect_chart_archive(archive)

@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 from gotk_api.objects import Obj
-from source_controller.kinds import source_revision_handler
+from gotk_artifacts.revision import brings_new_artifact
+from gotk_runtime.referrers import ReferrerIndex
+from source_controller.kinds import chart_source
 
 
 def _source(revision: str | None, namespace: str = "ns", name: str = "repo") -> Obj:
@@ -43,6 +45,9 @@ def test_only_charts_of_a_source_with_a_new_revision_are_enqueued(
     event: Any, new: Obj, old: Obj | None, expected: list[str]
 ) -> None:
     enqueued: list[str] = []
-    handler = source_revision_handler("HelmRepository", lambda: CHARTS, enqueued.append)
-    handler(event, new, old)
+    index = ReferrerIndex("HelmChart", chart_source)
+    index.bind(enqueued.append)
+    for chart in CHARTS:
+        index.track("ADDED", chart, None)
+    index.on_change("HelmRepository", brings_new_artifact)(event, new, old)
     assert enqueued == expected

@@ -102,3 +102,13 @@ def test_relative_chart_urls_resolve_under_the_repository(
 def test_non_http_chart_url_is_refused() -> None:
     with pytest.raises(ChartPullError):
         resolve_chart_url("https://h/charts", "file:///etc/passwd")
+
+
+def test_a_values_file_alias_bomb_is_refused_before_it_is_expanded() -> None:
+    """One 1 MiB anchored string aliased 2000 times: 2 GiB once the merged values are
+    written out as the chart's values.yaml."""
+    bomb = b"big: &big '" + b"A" * (1 << 20) + b"'\ncopies: [" + b"*big, " * 1999 + b"*big]\n"
+    with pytest.raises(ValuesFilesError, match=r"'values-bomb\.yaml'.*alias bomb"):
+        merge_values_files(
+            ["values-bomb.yaml"], {"values-bomb.yaml": bomb}.get, ignore_missing=False
+        )

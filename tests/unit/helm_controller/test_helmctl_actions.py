@@ -119,3 +119,15 @@ def test_error_line_is_helms_last_error_without_the_action_prefix() -> None:
     assert error_line(stderr) == "template: demo/templates/x.yaml:3:4: executing ..."
     assert error_line("plain failure\n\n") == "plain failure"
     assert error_line("") == ""
+
+
+def test_error_line_masks_the_values_the_api_server_quotes_from_a_secret() -> None:
+    """Helm 4 applies server-side; the API server's refusal quotes the Secret's value."""
+    stderr = (
+        "Error: INSTALLATION FAILED: failed to create typed patch object (ns/db; /v1, "
+        "Kind=Secret): .stringData.pin: expected string, got "
+        "&value.valueUnstructured{Value:73519046}\n"
+    )
+    line = error_line(stderr)
+    assert "73519046" not in line
+    assert line.endswith(".stringData.pin: expected string, got *** (value masked)")

@@ -43,3 +43,4 @@ def test_release_not_ready_is_retried_with_its_summarised_reason() -> None:
     ready = Conditions(o).get("Ready") or {}
     assert (ready["status"], ready["reason"]) == ("False", "RollbackSucceeded")
     assert decision.requeue == "backoff"
+    assert decision.event is None, "the rollback emitted its own event"

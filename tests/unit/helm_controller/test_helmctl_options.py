@@ -14,8 +14,10 @@ def test_defaults_are_fluxs() -> None:
     assert not runtime.enable_leader_election
     assert helm == HelmOptions()
     assert helm.requeue_dependency == 30.0
-    assert helm.graceful_shutdown_timeout == 600.0
+    assert runtime.graceful_shutdown_timeout == 600.0
     assert helm.watch_configs_label_selector == "reconcile.fluxcd.io/watch=Enabled"
+    assert not helm.allow_external_artifact
+    assert not helm.disable_chart_digest_tracking
 
 
 def test_flags_parse_like_go_flags() -> None:
@@ -32,6 +34,7 @@ def test_flags_parse_like_go_flags() -> None:
             "--kube-api-qps=20",
             "--kube-api-burst=40",
             "--watch-configs-label-selector=",
+            "--feature-gates=ExternalArtifact=true,DisableChartDigestTracking",
         ]
     )
     assert runtime.concurrent == 10
@@ -44,3 +47,5 @@ def test_flags_parse_like_go_flags() -> None:
     assert helm.no_cross_namespace_refs
     assert helm.default_service_account == "deployer"
     assert helm.watch_configs_label_selector == ""
+    assert helm.allow_external_artifact
+    assert helm.disable_chart_digest_tracking

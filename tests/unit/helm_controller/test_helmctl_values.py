@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from typing import Any
 
 import pytest
-from helm_controller.values import config_digest, go_json, merge_maps, set_path_value
+from gotk_api.helm import HelmRelease
+from gotk_runtime import KubeClient
+from gotk_runtime.kube import SECRETS
+from helm_controller.values import (
+    ValuesError,
+    compose_values,
+    config_digest,
+    go_json,
+    merge_maps,
+    set_path_value,
+)
 
 
 def test_merge_maps_merges_maps_and_replaces_everything_else() -> None:
@@ -57,3 +68,28 @@ def test_config_digest_of_no_values_digests_nothing() -> None:
     assert config_digest({}) == empty
     assert config_digest(None) == empty
     assert config_digest({"a": 1}) == "sha256:" + hashlib.sha256(b'{"a":1}\n').hexdigest()
+
+
+async def test_invalid_yaml_in_a_values_secret_is_reported_by_position_only(
+    kube: KubeClient, namespace: str
+) -> None:
+    """A YAML error may quote the offending text; for a Secret only the problem and the
+    position are reported."""
+    bad = "password: hunter2\n  oops: [unclosed\n"
+    data = {"values.yaml": base64.b64encode(bad.encode()).decode()}
+    obj = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "v"}, "data": data}
+    await kube.create(SECRETS, obj, namespace=namespace)
+    hr = HelmRelease.model_validate(
+        {
+            "metadata": {"name": "app", "namespace": namespace},
+            "spec": {
+                "interval": "1h",
+                "chartRef": {"kind": "HelmChart", "name": "c"},
+                "valuesFrom": [{"kind": "Secret", "name": "v"}],
+            },
+        }
+    )
+    with pytest.raises(ValuesError, match=f"in Secret '{namespace}/v'") as caught:
+        await compose_values(kube, hr)
+    assert "hunter2" not in str(caught.value)
+    assert "at line 2, column 7" in str(caught.value)

@@ -38,7 +38,7 @@ async def test_overlay_builds_from_a_sibling_base_inside_the_root(tmp_path: Path
 )
 async def test_remote_resources_are_refused_before_building(tmp_path: Path, ref: str) -> None:
     write(tmp_path / "kustomization.yaml", f"resources:\n  - {ref}\n")
-    with pytest.raises(BuildError, match=r"remote resources entry .* is not allowed") as info:
+    with pytest.raises(BuildError, match=r"remote resources\[0\] entry .* is not allowed") as info:
         await kustomize_build(tmp_path, tmp_path)
     assert info.value.reason == "BuildFailed"
 

@@ -11,11 +11,13 @@ from gotk_api.meta import format_duration
 from gotk_api.objects import Obj
 from gotk_artifacts.revision import brings_new_artifact
 from gotk_runtime import Stalling
+from gotk_runtime.kube import sanitize_kubeconfig
+from gotk_runtime.ratelimit import TokenBucket
 from gotk_runtime.referrers import ReferrerIndex
 from gotk_ssa import Action, ChangeSetEntry, ObjectRef
 from kustomize_controller.finalize import should_delete_resources
 from kustomize_controller.health_checks import health_check_refs
-from kustomize_controller.impersonation import sanitize_kubeconfig, service_account_user
+from kustomize_controller.impersonation import own_limiter, service_account_user
 from kustomize_controller.options import parse_options
 from kustomize_controller.source import (
     get_source_artifact,
@@ -184,3 +186,16 @@ def test_revisions_and_durations_are_spelled_like_flux() -> None:
     assert format_duration(30) == "30s"
     assert format_duration(90) == "1m30s"
     assert format_duration(3600) == "1h0m0s"
+
+
+def test_an_impersonating_client_gets_its_own_api_budget() -> None:
+    """As in Flux (a client per rest.Config): same QPS and burst, a separate bucket."""
+    template = TokenBucket(50.0, 300)
+    for _ in range(300):
+        template.reserve()
+    own = own_limiter(template)
+    assert own is not None
+    assert own is not template
+    assert (own.qps, own.burst) == (50.0, 300)
+    assert own.reserve() == 0.0
+    assert own_limiter(None) is None

@@ -214,6 +214,31 @@ async def test_check_remote_head_finishes_when_nothing_changed(
     )
 
 
+async def test_check_remote_head_clears_an_old_fetch_failure_when_nothing_changed(
+    source_deps: SourceDeps, git_http_server: GitHTTPServer, remote: GitRepo
+) -> None:
+    url, sha = git_http_server.url(remote), remote.git("rev-parse", "HEAD")
+    revision = f"master@sha1:{sha}"
+    obj = source_deps.source("GitRepository", "r", url=url)
+    obj["status"] = {
+        "artifact": stored_artifact("gitrepository/ns/r/x.tar.gz", revision),
+        "conditions": [
+            {
+                "type": FETCH_FAILED,
+                "status": "True",
+                "reason": "GitOperationFailed",
+                "message": "the remote was briefly unreachable",
+                "lastTransitionTime": "2026-01-01T00:00:00Z",
+            }
+        ],
+    }
+    ctx = git_context(source_deps, obj)
+    ctx.auth, ctx.includes = GitAuth(), []
+    await check_remote_head(ctx)
+    assert ctx.result is not None
+    assert Conditions(obj).get(FETCH_FAILED) is None
+
+
 async def test_check_remote_head_reports_a_new_revision_mid_run(
     source_deps: SourceDeps, git_http_server: GitHTTPServer, remote: GitRepo
 ) -> None:

@@ -4,10 +4,20 @@ cases here gets as far as running `helm`)."""
 from __future__ import annotations
 
 import asyncio
+import tarfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.helm_repo import HelmRepoFactory
+from fixtures.hostile_archives import (
+    MIB,
+    bounded,
+    dir_entries_tgz,
+    huge_extended_header_tgz,
+    negative_size_tgz,
+)
 from fixtures.sources import SOURCE_API_VERSION, SourceDeps, condition, stored_artifact
 from gotk_api.conditions import (
     ARTIFACT_IN_STORAGE,
@@ -17,10 +27,12 @@ from gotk_api.conditions import (
 )
 from gotk_api.errors import GotkError
 from gotk_api.objects import Obj
+from gotk_artifacts import ExtractLimits
 from gotk_runtime import Conditions, Result, Stalling, Waiting
 from source_controller.helm.chart_build import ChartBuild
 from source_controller.helm.index_compact import compact_index
 from source_controller.reconcilers import HelmChartReconciler
+from source_controller.reconcilers import helmchart as helmchart_module
 from source_controller.reconcilers.helmchart import (
     HelmChartContext,
     build_chart,
@@ -223,3 +235,56 @@ async def test_a_storage_failure_sets_storage_operation_failed(
     stored = condition(ctx.obj, STORAGE_OPERATION_FAILED)
     assert stored == ("True", "DirectoryCreationFailed", str(caught.value))
     assert ctx.result is None
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(lambda p: huge_extended_header_tgz(p, tarfile.XHDTYPE, 256 * MIB), id="pax"),
+        pytest.param(negative_size_tgz, id="negative-size"),
+        pytest.param(lambda p: dir_entries_tgz(p, 50_000), id="50k-entries"),
+    ],
+)
+async def test_a_hostile_chart_from_a_real_repository_is_refused_in_bounded_memory(
+    source_deps: SourceDeps,
+    helm_repo_factory: HelmRepoFactory,
+    tmp_path: Path,
+    build: Callable[[Path], Path],
+) -> None:
+    """The chart repository serves a .tgz under 2 MiB that a seekable tarfile would turn
+    into 256 MiB, 50k TarInfos or an endless loop; the pull fails with ChartPullError."""
+    repo = await helm_repo_factory()
+    build(repo.served / "app-1.0.0.tgz")
+    raw, compact = tmp_path / "index.yaml", tmp_path / "index.json"
+    raw.write_text(
+        f"apiVersion: v1\nentries:\n  app:\n  - name: app\n    version: 1.0.0\n"
+        f"    urls: [{repo.url}/app-1.0.0.tgz]\n"
+    )
+    await asyncio.to_thread(compact_index, raw, compact)
+    stored = await source_deps.storage.copy_file(
+        compact, "HelmRepository", source_deps.namespace, "source", filename="index-x.yaml"
+    )
+    artifact = stored.to_api("sha256:" + "b" * 64).model_dump(mode="json", exclude_none=True)
+    async with source_deps.reconciling(helmchart(source_deps, kind="HelmRepository")) as obj:
+        ctx = chart_context(source_deps, obj)
+        ctx.source = source("HelmRepository", artifact, url=repo.url)
+        async with ctx.resources:
+            with bounded(32 * MIB, 30.0), pytest.raises(GotkError) as caught:
+                await build_chart(ctx)
+    assert caught.value.reason == "ChartPullError"
+    assert "chart archive download.tgz" in str(caught.value)
+    assert condition(obj, FETCH_FAILED) == ("True", "ChartPullError", str(caught.value))
+
+
+async def test_a_chart_source_above_the_extraction_limits_is_refused(
+    source_deps: SourceDeps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(helmchart_module, "SOURCE_LIMITS", ExtractLimits(max_total_bytes=4096))
+    files = {"charts/app/Chart.yaml": CHART_YAML, "charts/app/big.txt": "x" * 8192}
+    ctx = chart_context(source_deps, helmchart(source_deps, chart="charts/app"))
+    ctx.source = await _git_source(source_deps, tmp_path, **files)
+    async with ctx.resources:
+        with pytest.raises(GotkError, match="unpacks to more than 4096 bytes") as caught:
+            await build_chart(ctx)
+    assert "failed to extract source artifact" in str(caught.value)
+    assert condition(ctx.obj, FETCH_FAILED) is not None

@@ -3,6 +3,7 @@ chart repository (its index written by hand: these steps never run `helm`)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -245,3 +246,27 @@ async def test_an_unreachable_oci_registry_sets_fetch_failed(source_deps: Source
     with pytest.raises(GotkError, match="is unreachable") as caught:
         await check_registry(helm_context(source_deps, obj))
     assert condition(obj, FETCH_FAILED) == ("True", "Failed", str(caught.value))
+
+
+async def test_an_index_alias_bomb_is_refused_before_the_child_expands_it(
+    source_deps: SourceDeps, helm_repo_factory: HelmRepoFactory
+) -> None:
+    """A 10 MiB anchored scalar aliased 2000 times (20 GB expanded) drove the index child to
+    5 GB; it is refused from its event stream, in seconds, with IndexationFailed."""
+    big = b"A" * (10 << 20)
+    index = (
+        b"apiVersion: v1\nentries:\n  bomb:\n  - name: bomb\n    version: 1.0.0\n"
+        b"    description: &big " + big + b"\n    keywords: [" + b"*big, " * 1999 + b"*big]\n"
+    )
+    obj = helmrepo(source_deps, await _served(helm_repo_factory, index))
+    ctx = helm_context(source_deps, obj)
+    ctx.auth = RepositoryAuth()
+    loop = asyncio.get_running_loop()
+    async with ctx.resources:
+        await fetch_index(ctx)
+        started = loop.time()
+        with pytest.raises(GotkError, match="alias bomb") as caught:
+            await compact_index(ctx)
+    assert loop.time() - started < 15
+    assert caught.value.reason == "IndexationFailed"
+    assert condition(obj, FETCH_FAILED) == ("True", "IndexationFailed", str(caught.value))

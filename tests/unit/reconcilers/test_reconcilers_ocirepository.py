@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from fixtures.git_servers import HangingServer
 from fixtures.oci_registry import Registry, tarball, unique_repo
@@ -17,6 +18,7 @@ from gotk_runtime import Conditions, Stalling
 from source_controller.oci import FLUX_CONFIG, OCI_MANIFEST, Descriptor, Manifest
 from source_controller.reconcilers import OCIRepositoryReconciler
 from source_controller.reconcilers.ocirepository import (
+    MAX_LAYER_SIZE,
     OCIContext,
     Target,
     check_spec,
@@ -280,3 +282,40 @@ async def test_a_storage_failure_sets_storage_operation_failed(
         "DirectoryCreationFailed",
         str(caught.value),
     )
+
+
+async def test_a_layer_above_the_size_limit_is_refused_before_it_is_downloaded(
+    source_deps: SourceDeps, oci_registry: Registry
+) -> None:
+    """The registry declares a layer one byte over MAX_LAYER_SIZE (about 165 MiB): the size
+    is refused before the blob is requested, and FetchFailed names the layer and the limit."""
+    repo = unique_repo()
+    digest = await oci_registry.push(repo, "v1", {"app.yaml": "v: 1\n"})
+    manifest = await _get_manifest(oci_registry, repo, digest)
+    assert MAX_LAYER_SIZE is not None
+    manifest["layers"][0]["size"] = MAX_LAYER_SIZE + 1
+    lying = await oci_registry.push_manifest(repo, manifest, ["big"], OCI_MANIFEST)
+    ctx = oci_context(source_deps, ocirepo(source_deps, oci_registry.url(repo)))
+    ctx.target = Target(revision=f"big@{lying}", pull_ref=lying)
+    async with ctx.resources:
+        await connect(ctx)
+        with pytest.raises(GotkError, match=f"above the limit of {MAX_LAYER_SIZE} bytes") as caught:
+            await pull_layer(ctx)
+    assert caught.value.reason == "OCIArtifactLayerOperationFailed"
+    assert condition(ctx.obj, FETCH_FAILED) == (
+        "True",
+        "OCIArtifactLayerOperationFailed",
+        str(caught.value),
+    )
+
+
+async def _get_manifest(registry: Registry, repo: str, digest: str) -> Obj:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            f"{registry.base_url}/v2/{repo}/manifests/{digest}",
+            headers={"Accept": OCI_MANIFEST},
+        ) as response,
+    ):
+        manifest: Obj = json.loads(await response.read())
+        return manifest

@@ -297,3 +297,22 @@ def test_success_compares_with_ready_from_before_the_progress_marking() -> None:
         previous_ready=cond(READY, "False", "Failed", "same"),
     )
     assert recovered.event == ("Normal", "Succeeded", "same")
+
+
+def test_an_outcome_the_reconciler_announced_itself_gets_no_event() -> None:
+    o = obj(4, cond(READY, "False", "UpgradeFailed", "boom"))
+    decision = apply_outcome(
+        o,
+        Result(reason="UpgradeSucceeded", message="upgraded", announced=True),
+        ReadySummary(),
+        interval=60,
+    )
+    ready = Conditions(o).get(READY) or {}
+    assert (ready["status"], ready["message"]) == ("True", "upgraded")
+    assert decision.event is None
+
+    for error in (GenericError("boom"), Stalling("stuck")):
+        setattr(error, "announced", True)  # noqa: B010 - any error class may say so
+        decision = apply_outcome(obj(5), error, ReadySummary(), interval=60)
+        assert decision.event is None
+        assert decision.requeue in ("backoff", "never")

@@ -18,7 +18,7 @@ from gotk_runtime import (
     Result,
     TooManyRequests,
 )
-from gotk_runtime.status import patch_progress
+from gotk_runtime.status import StatusPatcher, patch_progress
 
 
 class Stepper(Reconciler):
@@ -65,7 +65,7 @@ async def _status_writes(
     raise AssertionError("the widget never became Ready")
 
 
-async def test_many_quick_steps_are_written_as_one_progress_patch_at_most(
+async def test_a_quick_reconcile_of_many_steps_writes_its_status_once(
     kube: KubeClient, namespace: str, widget_crd: Resource
 ) -> None:
     manager = Manager(runtime_options(namespace), kube)
@@ -76,8 +76,8 @@ async def test_many_quick_steps_are_written_as_one_progress_patch_at_most(
         await kube.create(widget_crd, widget(namespace, "quick", steps=[f"s{i}" for i in range(8)]))
         seen, final = await asyncio.wait_for(watch, 30)
     status_versions = [o for o in seen if o.get("status")]
-    # The controller's "new generation" patch, at most one progress patch, the final one.
-    assert len(status_versions) <= 3
+    # A reconcile shorter than FIRST_PROGRESS_DELAY writes its status once, at the end.
+    assert len(status_versions) == 1
     assert Conditions(final).get("Reconciling") is None
     assert (Conditions(final).get("Ready") or {})["message"] == "done"
 
@@ -103,3 +103,46 @@ async def test_a_slow_step_is_visible_within_the_interval(
 async def _ready(kube: KubeClient, widgets: Resource, namespace: str, name: str) -> bool:
     obj = await kube.get(widgets, name, namespace)
     return (Conditions(obj).get("Ready") or {}).get("status") == "True"
+
+
+class _SlowFirstPatch:
+    """A stand-in for KubeClient.patch that holds the first request open and records the
+    order in which requests start and finish. A fake, because the race it exposes — a
+    progress patch still on the wire when the final one is sent on another connection, the
+    server applying them in either order — cannot be forced on a real API server."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+        self.release = asyncio.Event()
+        self.calls = 0
+
+    async def patch(self, resource: object, name: str, body: Obj, **_: object) -> Obj:
+        self.calls += 1
+        call = self.calls
+        self.log.append(f"start {call}")
+        if call == 1:
+            await self.release.wait()
+        self.log.append(f"end {call}")
+        return {}
+
+
+async def test_the_final_patch_waits_for_a_progress_patch_already_on_the_wire() -> None:
+    client = _SlowFirstPatch()
+    obj: Obj = {"metadata": {"name": "w", "namespace": "ns"}, "status": {}}
+    resource = Resource("test.gotk.io", "v1", "widgets", "Widget", True)
+    patcher = StatusPatcher(client, resource, obj)  # type: ignore[arg-type]
+    Conditions(obj).mark_reconciling("working")
+    await patcher.progress()
+    await eventually(lambda: _started(client))  # the deferred progress patch is sending
+    Conditions(obj).delete("Reconciling")
+    Conditions(obj).mark_true("Ready", "Succeeded", "done")
+    final = asyncio.create_task(patcher.patch())
+    await asyncio.sleep(0.2)
+    assert client.log == ["start 1"], "the final patch must not start before the first ends"
+    client.release.set()
+    assert await final
+    assert client.log == ["start 1", "end 1", "start 2", "end 2"]
+
+
+async def _started(client: _SlowFirstPatch) -> bool:
+    return client.log == ["start 1"]

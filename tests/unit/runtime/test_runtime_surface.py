@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import logging
 
@@ -9,6 +10,7 @@ import gotk_runtime
 import orjson
 import pytest
 from gotk_runtime import RuntimeOptions, bind_object, runtime_flags
+from gotk_runtime.flags import feature_gates
 from gotk_runtime.logging import JsonFormatter, _ContextFilter
 from gotk_runtime.metrics import ControllerMetrics
 
@@ -99,6 +101,17 @@ def test_flags_parse_go_durations_and_go_booleans() -> None:
     assert options.watch_all_namespaces is False
     assert options.watch_label_selector == "sharding.fluxcd.io/key in (shard1)"
     assert options.leader_election_lease_duration == 15.0
+
+
+def test_feature_gates_parse_as_flux_writes_them() -> None:
+    assert feature_gates("") == {}
+    assert feature_gates("ExternalArtifact=true, OOMWatch=false,DetectDrift") == {
+        "ExternalArtifact": True,
+        "OOMWatch": False,
+        "DetectDrift": True,
+    }
+    with pytest.raises(argparse.ArgumentTypeError):
+        feature_gates("ExternalArtifact=maybe")
 
 
 @pytest.mark.parametrize("argv", [["--min-retry-delay=5"], ["--enable-leader-election=maybe"]])

@@ -67,3 +67,30 @@ async def test_a_refused_dry_run_fails_naming_the_object(
     with pytest.raises(ApplyError) as info:
         await diff(kube, widget(namespace, "w", replicas=-1), OPTIONS)
     assert info.value.message.startswith(f"Widget/{namespace}/w dry-run failed (Invalid): ")
+
+
+async def test_a_drifted_object_carries_the_json_patch_back_to_the_desired_state(
+    kube: KubeClient, namespace: str
+) -> None:
+    await kube.apply(CONFIG_MAPS, configmap(namespace, "c", k="1", j="1"), field_manager="owner")
+    await kube.apply(CONFIG_MAPS, configmap(namespace, "c", k="9"), field_manager="someone")
+    result = await diff(kube, configmap(namespace, "c", k="1", j="1"), OPTIONS)
+    assert result.entry.action is Action.CONFIGURED
+    assert [op.as_json() for op in result.patch] == [
+        {"op": "replace", "path": "/data/k", "value": "1"}
+    ]
+
+
+async def test_ignored_paths_are_left_out_and_the_root_path_skips_the_object(
+    kube: KubeClient, namespace: str
+) -> None:
+    desired = configmap(namespace, "c", k="1", j="1")
+    await kube.apply(CONFIG_MAPS, desired, field_manager="owner")
+    await kube.apply(CONFIG_MAPS, configmap(namespace, "c", k="9"), field_manager="someone")
+    ignored = await diff(kube, desired, OPTIONS, ignore_paths=["/data/k"])
+    assert ignored.entry.action is Action.UNCHANGED
+    skipped = await diff(kube, desired, OPTIONS, ignore_paths=[""])
+    assert skipped.entry.action is Action.SKIPPED
+    await kube.apply(CONFIG_MAPS, configmap(namespace, "c", j="8"), field_manager="other")
+    partly = await diff(kube, desired, OPTIONS, ignore_paths=["/data/k"])
+    assert [op.path for op in partly.patch] == ["/data/j"]

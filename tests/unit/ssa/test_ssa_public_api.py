@@ -14,11 +14,16 @@ PUBLIC_API = {
     "ChangeSetEntry",
     "CleanupOptions",
     "DeleteOptions",
+    "DependencyNotReady",
     "Diff",
     "FieldManager",
+    "IgnoreRule",
     "InvalidCELExpression",
+    "InvalidIgnoreRule",
     "InventoryError",
     "ObjectRef",
+    "ObjectSelector",
+    "PatchOperation",
     "PruneError",
     "PruneResult",
     "ResourceApplier",
@@ -26,11 +31,13 @@ PUBLIC_API = {
     "StatusResult",
     "WaitError",
     "add_refs",
+    "check_dependencies",
     "compile_expr",
     "compile_health_checks",
     "compute_status",
     "delete_objects",
     "diff",
+    "ignored_paths",
     "inventory_from_objects",
     "list_refs",
     "set_common_metadata",
@@ -55,12 +62,15 @@ def test_every_error_is_a_gotk_error_with_a_flux_reason() -> None:
     assert reasons == {
         "ApplyError": "ReconciliationFailed",
         "CELEvaluationError": "Failed",
+        "DependencyNotReady": "DependencyNotReady",
         "InvalidCELExpression": "InvalidCELExpression",
+        "InvalidIgnoreRule": "ReconciliationFailed",
         "InventoryError": "Failed",
         "PruneError": "PruneFailed",
         "WaitError": "Failed",
     }
     assert gotk_ssa.InvalidCELExpression.stalling
+    assert gotk_ssa.InvalidIgnoreRule.stalling
 
 
 def test_actions_read_as_flux_writes_them_in_events() -> None:

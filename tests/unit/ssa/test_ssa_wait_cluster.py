@@ -4,6 +4,7 @@ status function from CEL health expressions."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -121,3 +122,32 @@ async def test_health_expressions_decide_the_status_of_their_kind(
     # Without the expressions the Ready=False condition keeps it in progress.
     with pytest.raises(WaitError, match="'InProgress': working"):
         await wait_for_set(kube, refs, timeout=0.5, interval=0.1)
+
+
+async def test_an_object_that_settles_quickly_ends_the_wait_long_before_the_interval(
+    kube: KubeClient, namespace: str, widget_crd: Resource
+) -> None:
+    """The first polls come quickly: a wait with a 5 s interval notices, within about a
+    second, an object that becomes Current half a second after the wait began."""
+    await kube.create(widget_crd, widget(namespace, "w"))
+    await kube.apply(
+        widget_crd,
+        {**widget(namespace, "w"), "status": BUSY},
+        field_manager="ssa-tests",
+        subresource="status",
+    )
+
+    async def settle() -> None:
+        await asyncio.sleep(0.4)
+        await kube.apply(
+            widget_crd,
+            {**widget(namespace, "w"), "status": {"conditions": []}},
+            field_manager="ssa-tests",
+            subresource="status",
+        )
+
+    started = time.monotonic()
+    settling = asyncio.create_task(settle())
+    await wait_for_set(kube, [ref(namespace, "w", "Widget", "test.gotk.io/v1")], timeout=20)
+    await settling
+    assert time.monotonic() - started < 2.5

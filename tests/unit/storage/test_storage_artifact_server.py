@@ -8,6 +8,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from gotk_artifacts.atomic import AtomicWriter
 from source_controller.storage import ArtifactServer
 
 BODY = bytes(range(256)) * 40  # 10240 bytes
@@ -247,3 +248,45 @@ async def test_stop_releases_the_port(tmp_path: Path) -> None:
     await server.stop()
     with pytest.raises(ConnectionRefusedError):
         await asyncio.open_connection("127.0.0.1", port)
+
+
+@pytest.mark.parametrize(
+    "range_header",
+    [
+        "bytes=" + "9" * 5000 + "-",
+        "bytes=0-" + "9" * 5000,
+        "bytes=-" + "9" * 5000,
+        "bytes=" + "1" * 20 + "-",
+    ],
+    ids=["start-5000-digits", "end-5000-digits", "suffix-5000-digits", "start-20-digits"],
+)
+async def test_an_oversized_range_is_416_without_a_traceback(
+    site: tuple[ArtifactServer, str, Path], caplog: pytest.LogCaptureFixture, range_header: str
+) -> None:
+    """int() refuses strings past 4300 digits; the header was a 500 and a logged traceback."""
+    _, base, _ = site
+    caplog.set_level("DEBUG")
+    got_status, headers, body = await raw_request(base, f"/{ART}", headers={"Range": range_header})
+    assert (got_status, headers.get("content-range"), body) == (416, f"bytes */{SIZE}", b"")
+    assert not [r for r in caplog.records if r.levelno >= 40 or r.exc_info]
+
+
+async def test_a_write_in_progress_and_lock_files_are_not_served(
+    site: tuple[ArtifactServer, str, Path],
+) -> None:
+    server, base, _ = site
+    directory = (server.root / ART).parent
+    with AtomicWriter(directory / "next.tar.gz") as writer:
+        writer.write(b"half an artifact")
+        writer.flush()
+        temp = writer.temp_path.name
+        assert temp.startswith(".tmp-")
+        (directory / "abc.tar.gz.lock").write_text("")
+        (directory / ".hidden").write_text("x")
+        for name in (temp, "abc.tar.gz.lock", ".hidden"):
+            status, _, _ = await raw_request(base, f"/gitrepository/ns/app/{name}")
+            assert status == 404, name
+        status, _, _ = await raw_request(base, "/gitrepository/ns/app/next.tar.gz")
+        assert status == 404, "not renamed into place yet"
+    status, _, _ = await raw_request(base, f"/{ART}")
+    assert status == 200

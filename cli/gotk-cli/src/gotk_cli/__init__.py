@@ -1,4 +1,4 @@
-"""gotk_cli: the `gotk` command, a small Flux-like CLI (get, reconcile, suspend, resume)."""
+"""gotk_cli: the `gotk` command, Flux's CLI for gotk (get, reconcile, create, export, ...)."""
 
 from gotk_cli.app import main, run
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gotk_runtime import GotkError
+from gotk_runtime.errors import GotkError
 
 __all__ = ["CliError", "CrdNotInstalled"]
 

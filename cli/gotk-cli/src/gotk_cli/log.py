@@ -27,3 +27,9 @@ class Log:
 
     def failure(self, message: str) -> None:
         self._write("✗", message)
+
+    def generate(self, message: str) -> None:
+        self._write("✚", message)
+
+    def warning(self, message: str) -> None:
+        self._write("⚠️", message)

@@ -1,45 +1,59 @@
-"""The `flux get` table: NAME REVISION SUSPENDED READY MESSAGE, NAMESPACE first with -A."""
+"""Flux's tables: left-aligned columns, the message last; fitted to the terminal's width."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gotk_api.objects import Obj
+from gotk_cli.style import Style
 
-from gotk_cli.kinds import CliKind
+__all__ = ["Table", "format_table"]
 
-__all__ = ["HEADER", "format_table", "ready_status", "row"]
-
-HEADER = ("NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE")
 _GAP = "   "
+_ELLIPSIS = "…"
 
 
-def ready_status(obj: Obj) -> tuple[str, str]:
-    """The Ready condition's status and message; Flux's wording for an object never handled."""
-    for condition in (obj.get("status") or {}).get("conditions") or ():
-        if condition.get("type") == "Ready":
-            return str(condition.get("status", "Unknown")), str(condition.get("message", ""))
-    return "False", "waiting to be reconciled"
+class Table:
+    """A table that can print more rows later (`get --watch`) in the columns it started with.
 
+    ``status_column`` is the index of the READY column, coloured by ``style``; ``width``
+    (a terminal's) cuts the last column so that no line wraps.
+    """
 
-def row(kind: CliKind, obj: Obj, *, prefix_kind: bool, with_namespace: bool) -> list[str]:
-    meta = obj.get("metadata") or {}
-    name = str(meta.get("name", ""))
-    if prefix_kind:
-        name = f"{kind.kind.lower()}/{name}"
-    suspended = "True" if (obj.get("spec") or {}).get("suspend") else "False"
-    status, message = ready_status(obj)
-    cells = [name, kind.revision(obj), suspended, status, " ".join(message.split())]
-    if with_namespace:
-        cells.insert(0, str(meta.get("namespace", "")))
-    return cells
+    def __init__(
+        self,
+        header: Sequence[str],
+        *,
+        style: Style | None = None,
+        status_column: int | None = None,
+        width: int | None = None,
+    ) -> None:
+        self.header = tuple(header)
+        self.style = style or Style(False)
+        self.status_column = status_column
+        self.width = width
+        self.widths: list[int] = []
+
+    def render(self, rows: Sequence[Sequence[str]], *, header: bool = True) -> str:
+        """The lines for ``rows`` (and the header first, with ``header``)."""
+        lines = [self.header, *rows] if header else list(rows)
+        if not self.widths:
+            count = len(self.header) - 1
+            self.widths = [max(len(line[i]) for line in [self.header, *rows]) for i in range(count)]
+        return "\n".join(self._line(line) for line in lines)
+
+    def _line(self, cells: Sequence[str]) -> str:
+        padded = [cell.ljust(width) for cell, width in zip(cells, self.widths, strict=False)]
+        head = _GAP.join([*padded, ""])
+        last = cells[-1]
+        if self.width is not None and len(head) + len(last) > self.width:
+            room = max(self.width - len(head) - 1, 0)
+            last = last[:room] + _ELLIPSIS if room else ""
+        if self.status_column is not None and self.status_column < len(padded):
+            padded[self.status_column] = self.style.status(padded[self.status_column])
+            head = _GAP.join([*padded, ""])
+        return (head + last).rstrip()
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Left-aligned columns; the last column (the message) is never padded."""
-    widths = [max(len(line[i]) for line in (header, *rows)) for i in range(len(header) - 1)]
-    lines = []
-    for line in (header, *rows):
-        cells = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
-        lines.append(_GAP.join([*cells, line[-1]]).rstrip())
-    return "\n".join(lines)
+    return Table(header).render(rows)

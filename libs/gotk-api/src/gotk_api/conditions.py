@@ -111,6 +111,7 @@ INVENTORY_BUILD_FAILED_REASON: Final = "InventoryBuildFailed"
 RETRIES_EXCEEDED_REASON: Final = "RetriesExceeded"
 MISSING_ROLLBACK_TARGET_REASON: Final = "MissingRollbackTarget"
 INIT_FAILED_REASON: Final = "InitFailed"
+STATE_ERROR_REASON: Final = "StateError"
 
 # --- Event reasons that are not condition reasons
 NEW_ARTIFACT_EVENT_REASON: Final = "NewArtifact"

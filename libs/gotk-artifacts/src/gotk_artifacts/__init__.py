@@ -24,12 +24,15 @@ from gotk_artifacts.extract import (
 )
 from gotk_artifacts.fetch import download_artifact, fetch_artifact
 from gotk_artifacts.ignore import IgnoreMatcher, source_ignore_matcher
+from gotk_artifacts.scan import ArchiveEntry, ArchiveScan, scan_archive, scan_archive_async
 from gotk_artifacts.scratch import scratch_dir
 from gotk_artifacts.urls import redact_url
 
 __all__ = [
     "ArchiveBuildError",
+    "ArchiveEntry",
     "ArchiveResult",
+    "ArchiveScan",
     "ArtifactDownloadError",
     "ArtifactError",
     "ArtifactNotFound",
@@ -54,6 +57,8 @@ __all__ = [
     "fetch_artifact",
     "parse_digest",
     "redact_url",
+    "scan_archive",
+    "scan_archive_async",
     "scratch_dir",
     "source_ignore_matcher",
     "verify_file",

@@ -12,23 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gzip
 import os
 import shutil
 import tarfile
 import tempfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Final, Literal, cast
+from typing import IO, Final, Literal
 
 from gotk_artifacts.errors import (
     ArtifactError,
     ArtifactTooLarge,
     CorruptArchive,
-    TooManyEntries,
     UnsafeArchiveEntry,
 )
+from gotk_artifacts.tarstream import safe_relpath, tar_members
 
 __all__ = [
     "DEFAULT_MAX_ENTRIES",
@@ -43,7 +41,6 @@ __all__ = [
 
 DEFAULT_MAX_UNTAR_SIZE: Final = 100 << 20  # Flux's tar.DefaultMaxUntarSize
 DEFAULT_MAX_ENTRIES: Final = 100_000
-_GZIP_MAGIC: Final = b"\x1f\x8b"
 _CHUNK: Final = 1 << 20
 # Tar headers, PAX records and block padding on top of file contents, per entry.
 _METADATA_PER_ENTRY: Final = 2048
@@ -68,6 +65,15 @@ class ExtractLimits:
             return None
         entries = self.max_entries if self.max_entries is not None else DEFAULT_MAX_ENTRIES
         return self.max_total_bytes + min(entries * _METADATA_PER_ENTRY, _METADATA_CAP) + _CHUNK
+
+    def archive_cap(self) -> int | None:
+        """Most bytes an archive (tar or tar.gz) that unpacks within these limits can take.
+
+        Deflate grows incompressible data by well under 0.1 %, so a download larger than
+        this cannot pass the extraction and is refused while it is still arriving.
+        """
+        stream = self.stream_cap()
+        return None if stream is None else stream + stream // 1024 + (64 << 10)
 
 
 UNLIMITED: Final = ExtractLimits(None, None, None)
@@ -126,22 +132,6 @@ async def extract_archive_async(
     )
 
 
-class _CappedReader:
-    """Counts bytes read from the decompressed stream and stops past `cap`."""
-
-    def __init__(self, inner: IO[bytes], cap: int | None) -> None:
-        self._inner = inner
-        self._cap = cap
-        self.count = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._inner.read(size)
-        self.count += len(data)
-        if self._cap is not None and self.count > self._cap:
-            raise ArtifactTooLarge(f"archive unpacks to more than {self._cap} bytes")
-        return data
-
-
 class _Extraction:
     def __init__(self, root: Path, limits: ExtractLimits, symlinks: SymlinkPolicy) -> None:
         self.root = root
@@ -153,26 +143,15 @@ class _Extraction:
         self.pending_links: list[tuple[str, str]] = []
 
     def run(self, raw: IO[bytes], compressed: bool | None) -> tuple[int, int]:
-        if compressed is None:
-            compressed = _peek(raw, 2) == _GZIP_MAGIC
-        try:
-            stream = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")) if compressed else raw
-            reader = _CappedReader(stream, self.limits.stream_cap())
-            with tarfile.open(fileobj=reader, mode="r|") as tar:  # type: ignore[call-overload]
-                for member in tar:
-                    self._extract_member(tar, member)
-        except (tarfile.TarError, gzip.BadGzipFile, zlib.error, EOFError) as exc:
-            raise CorruptArchive(f"not a readable tar{'.gz' if compressed else ''}: {exc}") from exc
-        except OSError as exc:
-            raise ArtifactError(f"cannot extract archive: {exc}") from exc
+        with tar_members(raw, compressed, self.limits) as members:
+            for tar, member in members:
+                self.entries += 1
+                self._extract_member(tar, member)
         self._create_symlinks()
         return self.entries, self.total
 
     def _extract_member(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
-        self.entries += 1
-        if self.limits.max_entries is not None and self.entries > self.limits.max_entries:
-            raise TooManyEntries(f"archive has more than {self.limits.max_entries} entries")
-        rel = _safe_relpath(member.name)
+        rel = safe_relpath(member.name)
         if rel is None:
             return  # the archive root itself ("." or "./")
         if member.issparse():
@@ -230,7 +209,7 @@ class _Extraction:
 
     def _copy_hardlink(self, member: tarfile.TarInfo, rel: str) -> None:
         try:
-            target = _safe_relpath(member.linkname)
+            target = safe_relpath(member.linkname)
         except UnsafeArchiveEntry as exc:
             raise UnsafeArchiveEntry(
                 member.name, f"hard link to {member.linkname!r}: {exc.cause}"
@@ -278,27 +257,3 @@ class _Extraction:
 
 def _inside(resolved: str, root: str) -> bool:
     return resolved == root or resolved.startswith(root + os.sep)
-
-
-def _safe_relpath(name: str) -> str | None:
-    """The normalized relative path of an entry name, None for the root; raise if unsafe."""
-    if not name or "\\" in name or "\x00" in name:
-        raise UnsafeArchiveEntry(name, "empty name or one containing a backslash or NUL")
-    if name.startswith("/"):
-        raise UnsafeArchiveEntry(name, "absolute path")
-    parts = [p for p in name.split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise UnsafeArchiveEntry(name, "path contains '..'")
-    return "/".join(parts) or None
-
-
-def _peek(raw: IO[bytes], n: int) -> bytes:
-    peek = getattr(raw, "peek", None)
-    if peek is not None:
-        return bytes(peek(n)[:n])
-    if raw.seekable():
-        pos = raw.tell()
-        head = raw.read(n)
-        raw.seek(pos)
-        return head
-    raise ArtifactError("cannot detect compression of a non-seekable stream; pass compressed=")

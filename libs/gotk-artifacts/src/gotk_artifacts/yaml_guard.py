@@ -6,7 +6,7 @@ aliases is ten billion nodes. Before a document is constructed, its event stream
 (C-speed, no objects built) and the size it would have with every alias expanded is added
 up; past the limit the document is refused with ``ExcessiveAliasing``, a ``yaml.YAMLError``,
 so every caller's existing "invalid YAML" handling names the file. Text without an anchor
-(``&``) cannot alias anything and skips the scan.
+(``&``) or without an alias (``*``) cannot expand anything and skips the scan.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ class ExcessiveAliasing(yaml.YAMLError):
 
 def check_aliases(data: str | bytes, *, limit: int = MAX_EXPANDED_SIZE) -> None:
     """Raise ``ExcessiveAliasing`` if ``data`` expanded through its aliases exceeds ``limit``."""
-    anchor = b"&" if isinstance(data, bytes) else "&"
-    if anchor not in data:  # type: ignore[operator]
+    anchor, alias = (b"&", b"*") if isinstance(data, bytes) else ("&", "*")
+    if anchor not in data or alias not in data:  # type: ignore[operator]
         return
     sizes: dict[str, int] = {}
     stack: list[tuple[str | None, int]] = []

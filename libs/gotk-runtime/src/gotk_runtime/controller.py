@@ -174,8 +174,9 @@ class Controller:
                 f" -> {generation}"
             )
             conditions.mark_unknown(READY, PROGRESSING_REASON, "reconciliation in progress")
-            if not await self._patch_status(key, patcher):
-                return
+            # Written only if the reconcile is still running after a moment: most finish
+            # sooner, and their final patch says it all.
+            await patcher.progress()
 
         started = time.monotonic()
         token = patcher.bind()

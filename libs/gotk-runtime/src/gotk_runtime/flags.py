@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 from gotk_api.meta import parse_duration
 
-__all__ = ["RuntimeOptions", "go_bool", "go_duration", "parse_runtime_options", "runtime_flags"]
+__all__ = [
+    "RuntimeOptions",
+    "feature_gates",
+    "go_bool",
+    "go_duration",
+    "parse_runtime_options",
+    "runtime_flags",
+]
 
 
 def go_duration(text: str) -> float:
@@ -30,6 +37,15 @@ def go_bool(text: str) -> bool:
     if lowered in ("0", "f", "false"):
         return False
     raise argparse.ArgumentTypeError(f"invalid boolean value {text!r}")
+
+
+def feature_gates(text: str) -> dict[str, bool]:
+    """Flux's `--feature-gates=Name=bool,...`; a name alone means true."""
+    gates: dict[str, bool] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, value = item.partition("=")
+        gates[name.strip()] = go_bool(value.strip() or "true")
+    return gates
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,17 +29,31 @@ from gotk_runtime.health import EndpointServer, health_app, metrics_app
 from gotk_runtime.informer import EventHandler, Informer
 from gotk_runtime.kube.client import KubeClient
 from gotk_runtime.kube.config import load_config
+from gotk_runtime.kube.resource import Resource
 from gotk_runtime.leader import LeaderElector, LeadershipLost
 from gotk_runtime.metrics import ControllerMetrics
 from gotk_runtime.ratelimit import kube_api_limiter
 from gotk_runtime.reconcile import Reconciler
 from gotk_runtime.referrers import Reference, ReferrerIndex
 
-__all__ = ["Manager"]
+__all__ = ["Manager", "WatchedKind"]
 
 log = logging.getLogger(__name__)
 _RELEASE_TIMEOUT = 5.0
 _SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+class WatchedKind:
+    """The cache of a kind a manager watches; empty until the manager has started it."""
+
+    def __init__(self) -> None:
+        self.informer: Informer | None = None
+
+    def get(self, namespace: str, name: str) -> Obj | None:
+        """The cached object (do not mutate it), or None if not cached (yet)."""
+        if self.informer is None or not self.informer.synced:
+            return None
+        return self.informer.get(f"{namespace}/{name}" if namespace else name)
 
 
 class Manager:
@@ -74,7 +88,7 @@ class Manager:
         )
         self._owns_client = owns_client
         self._reconcilers: list[Reconciler] = []
-        self._watches: list[tuple[str, str, EventHandler, str | None]] = []
+        self._watches: list[tuple[str, str, EventHandler, str | None, WatchedKind]] = []
         self._informers: list[Informer] = []
         self._referrer_indexes: list[ReferrerIndex] = []
         self._stop = asyncio.Event()
@@ -119,9 +133,13 @@ class Manager:
         handler: EventHandler,
         *,
         label_selector: str | None = None,
-    ) -> None:
-        """Also watch another kind (e.g. sources a Kustomization depends on)."""
-        self._watches.append((api_version, kind, handler, label_selector))
+    ) -> WatchedKind:
+        """Also watch another kind (e.g. sources a Kustomization depends on); the handle
+        reads its cached objects. A kind this manager reconciles is not watched twice: the
+        handler joins that controller's informer."""
+        handle = WatchedKind()
+        self._watches.append((api_version, kind, handler, label_selector, handle))
+        return handle
 
     def index_referrers(
         self, kind: str, references: Callable[[Obj], Iterable[Reference]]
@@ -255,13 +273,20 @@ class Manager:
             controller = self.controllers[index.kind]
             controller.informer.add_handler(index.track)
             index.bind(controller.enqueue)
-        for api_version, kind, handler, label_selector in self._watches:
+        shared: dict[tuple[Resource, str | None], Informer] = {
+            (c.resource, None): c.informer for c in self.controllers.values()
+        }
+        for api_version, kind, handler, label_selector, handle in self._watches:
             resource = await self.client.discovery.resource_for(api_version, kind)
-            informer = Informer(
-                self.client, resource, namespace=namespace, label_selector=label_selector
-            )
-            informer.add_handler(handler)
-            self._informers.append(informer)
+            watching = shared.get((resource, label_selector))
+            if watching is None:
+                watching = Informer(
+                    self.client, resource, namespace=namespace, label_selector=label_selector
+                )
+                shared[(resource, label_selector)] = watching
+                self._informers.append(watching)
+            watching.add_handler(handler)
+            handle.informer = watching
 
     def _elector(self) -> LeaderElector:
         name = f"{self.options.controller_name}-leader-election"

@@ -7,6 +7,10 @@ raises: a ``GotkError`` with ``stalling`` set (``Stalling`` or any error class t
 ``Waiting``, or any other exception (retried with backoff, as ``GenericError``). The error's
 ``reason`` becomes the condition reason; no reconciler translates errors itself.
 The controller then calls ``apply_outcome`` and patches the status once.
+
+A reconciler that emits its own events for what it did (helm-controller, one per Helm
+action, as Flux's) says so with ``Result(announced=True)`` or an error whose ``announced``
+attribute is true, and the runtime emits none for that outcome.
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ class Result:
     The object is reconciled again after ``requeue_after`` seconds, by default its
     ``spec.interval`` with jitter, or never if ``done``. ``message`` (with ``reason``) becomes
     Ready's message unless the reconciler's declared conditions say otherwise; ``revision``
-    is attached to the events this reconcile emits.
+    is attached to the events this reconcile emits. ``announced``: the reconciler emitted
+    the events about this outcome itself, the runtime adds no success event.
     """
 
     requeue_after: float | None = None
@@ -61,6 +66,7 @@ class Result:
     reason: str = SUCCEEDED_REASON
     message: str = ""
     revision: str | None = None
+    announced: bool = False
 
 
 class Reconciler(abc.ABC):
@@ -151,7 +157,8 @@ def apply_outcome(
 
     ``previous_ready`` is Ready as it was before this reconcile (default: as in ``obj``); a
     success emits an event only if it differs (a recovery or a new message). A failure is
-    retried after ``retry_after`` seconds if given, else with exponential backoff.
+    retried after ``retry_after`` seconds if given, else with exponential backoff. An
+    outcome the reconciler has announced itself gets no event.
     """
     conditions = Conditions(obj)
     was_ready = previous_ready if previous_ready is not None else conditions.get(READY) or {}
@@ -170,8 +177,13 @@ def apply_outcome(
             status["observedGeneration"] = generation
         ready = conditions.get(READY) or {}
         event: EventSpec | None = None
-        if ready.get("status") == "True" and (
-            was_ready.get("status") != "True" or was_ready.get("message") != ready.get("message")
+        if (
+            not outcome.announced
+            and ready.get("status") == "True"
+            and (
+                was_ready.get("status") != "True"
+                or was_ready.get("message") != ready.get("message")
+            )
         ):
             event = ("Normal", str(ready["reason"]), str(ready["message"]))
         if outcome.done or (outcome.requeue_after is None and not interval):
@@ -186,6 +198,9 @@ def apply_outcome(
     if reason == FAILED_REASON:
         reason = RECONCILIATION_FAILED_REASON
     message = _message(outcome)[:MAX_MESSAGE_LENGTH]
+    warning: EventSpec | None = None
+    if not getattr(outcome, "announced", False):
+        warning = ("Warning", reason, message)
     if isinstance(outcome, GotkError) and outcome.stalling:
         conditions.delete("Reconciling")
         conditions.mark_stalled(reason, message)
@@ -198,7 +213,7 @@ def apply_outcome(
         conditions.mark_false(READY, ready_reason, ready_message[:MAX_MESSAGE_LENGTH])
         if generation is not None:
             status["observedGeneration"] = generation
-        return Decision("never", event=("Warning", reason, message), observed=True)
+        return Decision("never", event=warning, observed=True)
     conditions.delete("Stalled")
     conditions.mark_false(READY, reason, message)
     conditions.mark_reconciling(message, PROGRESSING_WITH_RETRY_REASON)
@@ -210,8 +225,8 @@ def apply_outcome(
             event=("Normal", reason, announce) if announce else None,
         )
     if retry_after is not None:
-        return Decision("after", retry_after, event=("Warning", reason, message))
-    return Decision("backoff", event=("Warning", reason, message))
+        return Decision("after", retry_after, event=warning)
+    return Decision("backoff", event=warning)
 
 
 def _message(error: BaseException) -> str:

@@ -4,9 +4,10 @@ The controller patches once at the end of each reconcile; a reconciler may repor
 in between with ``await patch_progress(obj)`` (the controller binds the patcher of the
 object being reconciled to the current task). Progress is written at most once per
 ``PROGRESS_INTERVAL``: a report that comes sooner is written when the interval has passed,
-unless the reconcile ends first and its final patch carries it. A reconcile of a second
-sends its final status and at most one progress patch, not one per step, which is what
-keeps a thousand objects within the client's API rate limit.
+unless the reconcile ends first and its final patch carries it; the first report of a
+reconcile waits ``FIRST_PROGRESS_DELAY``. A reconcile shorter than that sends only its final
+status, and a longer one one progress patch a second, not one per step: that is what keeps a
+thousand objects within the client's API rate limit.
 """
 
 from __future__ import annotations
@@ -23,10 +24,19 @@ from gotk_runtime.errors import GotkError
 from gotk_runtime.kube.client import KubeClient
 from gotk_runtime.kube.resource import Resource
 
-__all__ = ["PROGRESS_INTERVAL", "StatusPatcher", "patch_progress", "status_diff"]
+__all__ = [
+    "FIRST_PROGRESS_DELAY",
+    "PROGRESS_INTERVAL",
+    "StatusPatcher",
+    "patch_progress",
+    "status_diff",
+]
 
 PROGRESS_INTERVAL = 1.0
 """Seconds between two progress patches of one object."""
+
+FIRST_PROGRESS_DELAY = 0.5
+"""Seconds a reconcile runs before its progress is first written."""
 
 log = logging.getLogger(__name__)
 
@@ -63,18 +73,27 @@ class StatusPatcher:
         self._resource = resource
         self._obj = obj
         self._written = _copy(obj.get("status") or {})
-        self._last_patch = -PROGRESS_INTERVAL
+        self._last_patch = time.monotonic() - PROGRESS_INTERVAL + FIRST_PROGRESS_DELAY
         self._deferred: asyncio.Task[None] | None = None
+        self._in_flight = False
         self._lock = asyncio.Lock()
 
     async def patch(self) -> bool:
         """Patch ``status`` if it changed (a pending progress patch is folded into this
         one); return whether a request was made."""
-        if self._deferred is not None:
-            self._deferred.cancel()
-            await asyncio.gather(self._deferred, return_exceptions=True)
-            self._deferred = None
+        deferred, self._deferred = self._deferred, None
+        if deferred is not None:
+            if not self._in_flight:
+                deferred.cancel()
+            # One already on the wire must land first: two requests on two connections
+            # could reach the server in either order, and a stale progress would win.
+            await asyncio.gather(deferred, return_exceptions=True)
         return await self._send()
+
+    async def settle(self) -> None:
+        """Wait until a pending progress patch has been written (it is not cancelled)."""
+        if self._deferred is not None:
+            await asyncio.gather(self._deferred, return_exceptions=True)
 
     async def progress(self) -> None:
         """Patch now, or once ``PROGRESS_INTERVAL`` has passed since the last patch."""
@@ -86,12 +105,15 @@ class StatusPatcher:
 
     async def _send_later(self, delay: float) -> None:
         await asyncio.sleep(delay)
+        self._in_flight = True
         try:
             await self._send()
         except GotkError as err:  # the final patch will try again and report it
             log.info("cannot write progress: %s", err)
         finally:
-            self._deferred = None
+            self._in_flight = False
+            if self._deferred is asyncio.current_task():
+                self._deferred = None
 
     async def _send(self) -> bool:
         async with self._lock:

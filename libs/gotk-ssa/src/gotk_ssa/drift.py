@@ -1,13 +1,15 @@
 """What applying an object would change: its live copy, a server-side dry-run apply, and the
-drift between the two (fluxcd/pkg ssa's ``Diff`` and ``hasDrifted``).
+drift between the two (fluxcd/pkg ssa's ``Diff`` and ``hasDrifted``, and ssa/jsondiff's
+``Unstructured`` for the JSON patch and ignored paths).
 
 The apply step plans with the same pieces; :func:`diff` alone changes nothing in the
-cluster, so a CLI can show what a reconcile would do.
+cluster, so a CLI can show what a reconcile would do, and helm-controller what drifted.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gotk_api.objects import Obj, describe
@@ -16,6 +18,7 @@ from gotk_runtime import KubeClient, KubeError, NoKindMatch, NotFound, Resource
 from gotk_ssa.changeset import Action, ChangeSetEntry
 from gotk_ssa.errors import ApplyError
 from gotk_ssa.inventory import ObjectRef
+from gotk_ssa.jsonpatch import PatchOperation, compare, remove_paths
 from gotk_ssa.metadata import any_in_metadata
 from gotk_ssa.options import ApplyOptions
 
@@ -34,19 +37,31 @@ class Target:
 @dataclass(frozen=True, slots=True)
 class Diff:
     """One object's change-set entry; for a created or configured object, the dry-run result
-    (``merged``) and, when it exists, the live object it would replace."""
+    (``merged``) and, when it exists, the live object it would replace.
+
+    For a configured object, ``patch`` holds the JSON patch (RFC 6902) that turns the live
+    object into the merged one outside the ignored paths: labels and annotations only added
+    or replaced (core controllers add their own, as Flux's jsondiff notes), everything but
+    metadata and status compared in full.
+    """
 
     entry: ChangeSetEntry
     live: Obj | None = None
     merged: Obj | None = None
+    patch: tuple[PatchOperation, ...] = ()
 
 
-async def diff(client: KubeClient, desired: Obj, options: ApplyOptions) -> Diff:
+async def diff(
+    client: KubeClient, desired: Obj, options: ApplyOptions, *, ignore_paths: Sequence[str] = ()
+) -> Diff:
     """Dry-run ``desired`` as ``options.field_manager`` and compare it with the live object.
 
+    ``ignore_paths`` are JSON pointers left out of the comparison (``""``: skip the object).
     Raises ``ApplyError`` naming the object when the API server refuses the dry-run.
     """
     target = await resolve(client, desired)
+    if "" in ignore_paths:
+        return Diff(ChangeSetEntry(target.ref, Action.SKIPPED))
     live = await get_live(client, target)
     if is_skipped(target.obj, live, options):
         return Diff(ChangeSetEntry(target.ref, Action.SKIPPED))
@@ -56,8 +71,12 @@ async def diff(client: KubeClient, desired: Obj, options: ApplyOptions) -> Diff:
         raise dry_run_failed(target.ref, err) from None
     if live is None:
         return Diff(ChangeSetEntry(target.ref, Action.CREATED), merged=merged)
-    if has_drifted(live, merged):
-        return Diff(ChangeSetEntry(target.ref, Action.CONFIGURED), live=live, merged=merged)
+    old, new = live, merged
+    if ignore_paths:
+        old, new = remove_paths(live, ignore_paths), remove_paths(merged, ignore_paths)
+    if has_drifted(old, new):
+        entry = ChangeSetEntry(target.ref, Action.CONFIGURED)
+        return Diff(entry, live=live, merged=merged, patch=tuple(drift_patch(old, new)))
     return Diff(ChangeSetEntry(target.ref, Action.UNCHANGED))
 
 
@@ -129,6 +148,23 @@ def has_drifted(existing: Obj, dry_run: Obj) -> bool:
         if (live_meta.get(field) or {}) != (new_meta.get(field) or {}):
             return True
     return _body(existing) != _body(dry_run)
+
+
+def drift_patch(live: Obj, merged: Obj) -> list[PatchOperation]:
+    """The operations from `live` to `merged`: labels and annotations added or replaced,
+    then everything outside metadata and status (fluxcd/pkg ssa/jsondiff)."""
+    labels = [
+        op
+        for op in compare(_labels_and_annotations(live), _labels_and_annotations(merged))
+        if op.op != "remove"
+    ]
+    return labels + compare(_body(live), _body(merged))
+
+
+def _labels_and_annotations(obj: Obj) -> Obj:
+    metadata = obj.get("metadata") or {}
+    kept = {k: metadata[k] for k in ("labels", "annotations") if k in metadata}
+    return {"metadata": kept}
 
 
 def _body(obj: Obj) -> Obj:

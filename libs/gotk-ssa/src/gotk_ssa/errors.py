@@ -10,6 +10,8 @@
 - ``InvalidCELExpression`` (`InvalidCELExpression`, stalling): an expression does not
   compile, so only a spec change can help.
 - ``CELEvaluationError``: an expression failed at run time.
+- ``InvalidIgnoreRule`` (stalling): a drift ignore rule's JSON pointer or target selector
+  (regular expression, label or annotation selector) does not parse.
 
 Messages name the object (``Kind/namespace/name``) or the spec field, and the cause as the
 API server or the CEL library put it, on one line.
@@ -28,6 +30,7 @@ __all__ = [
     "ApplyError",
     "CELEvaluationError",
     "InvalidCELExpression",
+    "InvalidIgnoreRule",
     "InventoryError",
     "PruneError",
     "WaitError",
@@ -70,3 +73,7 @@ class CELEvaluationError(GotkError):
     def __init__(self, field: str, cause: str) -> None:
         super().__init__(f"{field}: failed to evaluate CEL expression: {cause}")
         self.field = field
+
+
+class InvalidIgnoreRule(Stalling):
+    """A JSON pointer or a target selector of a drift ignore rule does not parse."""

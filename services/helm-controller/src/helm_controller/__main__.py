@@ -19,9 +19,7 @@ from helm_controller.watches import chart_source_handler, values_source_handler
 async def run(argv: Sequence[str] | None = None, *, handle_signals: bool = True) -> None:
     options, helm_options = parse_options(argv)
     configure_logging(options.log_level, options.log_encoding)
-    manager = await Manager.connect(
-        options, shutdown_timeout=helm_options.graceful_shutdown_timeout
-    )
+    manager = await Manager.connect(options)
     helm = HelmCLI()
     reconciler = HelmReleaseReconciler(manager.client, manager.events, helm_options, helm=helm)
     manager.add_reconciler(reconciler)
@@ -36,7 +34,10 @@ async def run(argv: Sequence[str] | None = None, *, handle_signals: bool = True)
             controller.enqueue(key)
 
     source_api = f"{SOURCE_GROUP}/{SOURCE_VERSION}"
-    for kind in ("HelmChart", "OCIRepository"):
+    chart_kinds = ["HelmChart", "OCIRepository"]
+    if helm_options.allow_external_artifact:
+        chart_kinds.append("ExternalArtifact")
+    for kind in chart_kinds:
         manager.watch(source_api, kind, chart_source_handler(kind, releases, enqueue))
     selector = helm_options.watch_configs_label_selector
     for kind in ("ConfigMap", "Secret") if selector else ():

@@ -1,5 +1,6 @@
 """The chart to release: the artifact of the HelmChart (`spec.chart`) or of `spec.chartRef`
-(OCIRepository or HelmChart), downloaded digest-verified with gotk_artifacts.
+(OCIRepository, HelmChart, or ExternalArtifact behind Flux's ExternalArtifact feature gate),
+downloaded digest-verified with gotk_artifacts.
 
 A source that is missing, not yet reconciled at its generation, not Ready or without an
 artifact is waited for (the source watch reconciles the release when an artifact arrives);
@@ -11,24 +12,34 @@ that decide whether an upgrade is needed.
 from __future__ import annotations
 
 import asyncio
-import io
 import os
-import tarfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Final
 
 import yaml
-from gotk_api.conditions import ACCESS_DENIED_REASON, ARTIFACT_FAILED_REASON
+from gotk_api.conditions import (
+    ACCESS_DENIED_REASON,
+    ARTIFACT_FAILED_REASON,
+    FEATURE_GATE_DISABLED_REASON,
+)
 from gotk_api.errors import GotkError
 from gotk_api.groups import SOURCE_GROUP, SOURCE_VERSION
 from gotk_api.helm import HelmRelease
 from gotk_api.meta import format_duration
 from gotk_api.objects import Obj
-from gotk_artifacts import ArtifactNotFound, download_artifact
+from gotk_artifacts import (
+    ArtifactError,
+    ArtifactNotFound,
+    ExtractLimits,
+    download_artifact,
+    scan_archive,
+)
+from gotk_artifacts.yaml_guard import load_yaml
 from gotk_runtime import KubeClient, KubeError, NotFound, Resource, Waiting
 
 __all__ = [
+    "CHART_LIMITS",
     "SOURCE_KINDS",
     "ChartArtifact",
     "ChartLoadError",
@@ -43,10 +54,18 @@ SOURCE_KINDS: dict[str, Resource] = {
     "OCIRepository": Resource(
         SOURCE_GROUP, SOURCE_VERSION, "ocirepositories", "OCIRepository", True
     ),
+    "ExternalArtifact": Resource(
+        SOURCE_GROUP, SOURCE_VERSION, "externalartifacts", "ExternalArtifact", True
+    ),
 }
 MAX_CHART_SIZE: Final = 100 << 20
 """Helm's own loader refuses charts that unpack to more than this."""
 MAX_CHART_FILE_SIZE: Final = 5 << 20
+CHART_LIMITS: Final = ExtractLimits(
+    max_total_bytes=MAX_CHART_SIZE, max_file_bytes=MAX_CHART_FILE_SIZE, max_entries=10_000
+)
+"""A chart archive is read as a stream within Helm's loader limits and at most 10,000
+entries (see gotk_artifacts.tarstream for what seekable tarfile does with hostile input)."""
 
 
 class ChartLoadError(GotkError):
@@ -97,6 +116,7 @@ async def get_chart_artifact(
     *,
     no_cross_namespace_refs: bool,
     requeue_after: float,
+    allow_external_artifact: bool = False,
 ) -> ChartArtifact:
     kind, namespace, name = chart_source(hr, template)
     where = f"{kind} '{namespace}/{name}'"
@@ -110,9 +130,15 @@ async def get_chart_artifact(
     resource = SOURCE_KINDS.get(kind)
     if resource is None:
         raise GotkError(
-            f"spec.chartRef: kind '{kind}' is not supported by gotk (ExternalArtifact needs a "
-            "feature gate in Flux and is not implemented)",
+            f"spec.chartRef: kind '{kind}' is not supported",
             reason=ARTIFACT_FAILED_REASON,
+            stalling=True,
+        )
+    if kind == "ExternalArtifact" and not allow_external_artifact:
+        raise GotkError(
+            f"spec.chartRef: {where} cannot be used: the ExternalArtifact feature gate is "
+            "disabled (enable it with --feature-gates=ExternalArtifact=true)",
+            reason=FEATURE_GATE_DISABLED_REASON,
             stalling=True,
         )
     retry = f", retrying in {format_duration(requeue_after)}"
@@ -128,7 +154,11 @@ async def get_chart_artifact(
     artifact = status.get("artifact") or {}
     ready: Obj = next((c for c in status.get("conditions") or () if c.get("type") == "Ready"), {})
     generation = source["metadata"].get("generation")
-    if generation != status.get("observedGeneration") or ready.get("status") != "True":
+    observed = status.get("observedGeneration")
+    # An ExternalArtifact's producer need not record an observed generation.
+    if kind == "ExternalArtifact" and observed is None:
+        observed = generation
+    if generation != observed or ready.get("status") != "True":
         detail = ready.get("message") or "reconciliation in progress"
         raise Waiting(
             f"{where} is not ready: {detail}",
@@ -178,25 +208,25 @@ async def read_chart_metadata(archive: Path, artifact: ChartArtifact) -> ChartMe
 
 def _read_metadata(archive: Path, artifact: ChartArtifact) -> ChartMetadata:
     try:
-        with tarfile.open(archive, mode="r:*") as tar:
-            for member in tar:
-                path = PurePosixPath(member.name)
-                if len(path.parts) == 2 and path.name == "Chart.yaml" and member.isfile():
-                    if member.size > MAX_CHART_FILE_SIZE:
-                        raise ChartLoadError(f"Chart.yaml of {artifact} is too large")
-                    handle = tar.extractfile(member)
-                    data = handle.read() if handle else b""
-                    return _parse_chart_yaml(data, artifact)
-    except (tarfile.TarError, OSError, EOFError) as err:
+        scan = scan_archive(archive, read=_is_chart_yaml, limits=CHART_LIMITS)
+    except ArtifactError as err:
         raise ChartLoadError(
             f"chart artifact of {artifact} is not a chart archive: {err}"
         ) from None
-    raise ChartLoadError(f"chart artifact of {artifact} holds no Chart.yaml")
+    data = next(iter(scan.files.values()), None)
+    if data is None:
+        raise ChartLoadError(f"chart artifact of {artifact} holds no Chart.yaml")
+    return _parse_chart_yaml(data, artifact)
+
+
+def _is_chart_yaml(path: str) -> bool:
+    top, _, rest = path.partition("/")
+    return bool(top) and rest == "Chart.yaml"
 
 
 def _parse_chart_yaml(data: bytes, artifact: ChartArtifact) -> ChartMetadata:
     try:
-        meta = yaml.safe_load(io.BytesIO(data))
+        meta = load_yaml(data)
     except yaml.YAMLError as err:
         raise ChartLoadError(f"Chart.yaml of {artifact} is not valid YAML: {err}") from None
     if not isinstance(meta, dict) or not meta.get("name") or not meta.get("version"):

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import tarfile
 from pathlib import Path, PurePosixPath
-from typing import Final
 
 import yaml
 from gotk_api.conditions import INSTALL_FAILED_REASON
 from gotk_api.errors import GotkError
 from gotk_api.objects import Obj
+from gotk_artifacts import ArtifactError, scan_archive
+from gotk_artifacts.yaml_guard import load_all_yaml
 from gotk_runtime import AlreadyExists, KubeClient, KubeError, Resource
 
+from helm_controller.chart import CHART_LIMITS
 from helm_controller.options import FIELD_MANAGER
 
 __all__ = ["CRDError", "apply_chart_crds", "chart_crds"]
@@ -28,7 +29,6 @@ __all__ = ["CRDError", "apply_chart_crds", "chart_crds"]
 CRDS = Resource(
     "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False
 )
-_MAX_CRD_FILE: Final = 5 << 20
 
 
 class CRDError(GotkError):
@@ -39,25 +39,25 @@ class CRDError(GotkError):
 
 def chart_crds(archive: Path) -> list[Obj]:
     """The CustomResourceDefinitions in `<chart>/crds/` of a chart archive (not subcharts')."""
-    found: list[Obj] = []
     try:
-        with tarfile.open(archive, mode="r:*") as tar:
-            for member in tar:
-                parts = PurePosixPath(member.name).parts
-                if len(parts) < 3 or parts[1] != "crds" or not member.isfile():
-                    continue
-                if not member.name.endswith((".yaml", ".yml", ".json")):
-                    continue
-                if member.size > _MAX_CRD_FILE:
-                    raise CRDError(f"chart CRD file '{member.name}' is too large")
-                handle = tar.extractfile(member)
-                text = handle.read().decode("utf-8") if handle else ""
-                for doc in yaml.safe_load_all(text):
-                    if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
-                        found.append(doc)
-    except (tarfile.TarError, OSError, yaml.YAMLError, UnicodeDecodeError) as err:
+        scan = scan_archive(archive, read=_is_crd_file, limits=CHART_LIMITS)
+    except ArtifactError as err:
         raise CRDError(f"cannot read the chart's CRDs: {err}") from None
+    found: list[Obj] = []
+    for name, data in scan.files.items():
+        try:
+            docs = load_all_yaml(data.decode("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            raise CRDError(f"cannot read the chart's CRD file '{name}': {err}") from None
+        found.extend(
+            d for d in docs if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition"
+        )
     return found
+
+
+def _is_crd_file(path: str) -> bool:
+    parts = PurePosixPath(path).parts
+    return len(parts) >= 3 and parts[1] == "crds" and path.endswith((".yaml", ".yml", ".json"))
 
 
 async def apply_chart_crds(client: KubeClient, archive: Path, policy: str) -> int:

@@ -25,6 +25,7 @@ from typing import Any, Final
 import yaml
 from gotk_api.meta import format_duration
 from gotk_api.objects import Obj
+from gotk_runtime.kube.redact import mask_secret_values
 from gotk_runtime.process import run
 from gotk_runtime.tools import find_tool
 
@@ -58,12 +59,16 @@ class HelmOutcome:
 
 
 def error_line(stderr: str) -> str:
-    """Helm's own error: its last `Error: ` line without the `UPGRADE FAILED: ` prefix."""
+    """Helm's own error: its last `Error: ` line without the `UPGRADE FAILED: ` prefix,
+    with the values the API server quotes from a Secret masked."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    found = lines[-1] if lines else ""
     for line in reversed(lines):
         if line.startswith("Error: "):
-            return _ACTION_PREFIX.sub("", line.removeprefix("Error: "))
-    return lines[-1] if lines else ""
+            found = _ACTION_PREFIX.sub("", line.removeprefix("Error: "))
+            break
+    # The API server quotes a refused Secret's values; helm passes its text on.
+    return mask_secret_values(found) if "Secret" in found else found
 
 
 class HelmCLI:

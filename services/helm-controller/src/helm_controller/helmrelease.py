@@ -42,6 +42,7 @@ from helm_controller.finalize import finalize_release, uninstall_previous_target
 from helm_controller.helm_cli import HelmCLI
 from helm_controller.inventory import build_inventory, manifest_objects
 from helm_controller.kubeconfig import controller_kubeconfig, release_client, release_kubeconfig
+from helm_controller.oci_chart import oci_revision_digest, pin_chart_version
 from helm_controller.options import HelmOptions
 from helm_controller.postrender import render_config, renderers_digest
 from helm_controller.release import AtomicRelease, ReleaseRequest
@@ -113,6 +114,7 @@ class HelmReleaseReconciler(Reconciler):
             requeue_after=options.requeue_dependency
             if template is None
             else hr.get_requeue_after(),
+            allow_external_artifact=options.allow_external_artifact,
         )
         workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="helmrelease-"))
         try:
@@ -132,9 +134,13 @@ class HelmReleaseReconciler(Reconciler):
             requeue_after=options.requeue_dependency,
         )
         chart = await read_chart_metadata(chart_path, artifact)
+        oci_digest = None
+        if artifact.kind == "OCIRepository":
+            oci_digest = oci_revision_digest(artifact)
+            if not options.disable_chart_digest_tracking:
+                chart = await pin_chart_version(chart_path, chart, oci_digest, artifact)
         values = await compose_values(self.client, hr)
         digest = config_digest(values)
-        oci_digest = artifact.digest if artifact.kind == "OCIRepository" else None
         note_attempt(chart.version, {"token": digest})
         _record_attempt(obj, hr, chart.version, digest, oci_digest)
         force = _handle_requests(obj, hr)
@@ -175,10 +181,13 @@ class HelmReleaseReconciler(Reconciler):
             )
             ready = await self.release.run(request)
             await _record_inventory(obj, client, request)
+        # Each Helm action (and drift correction) has emitted its own event, as in Flux:
+        # Ready changing is no event of its own.
         return Result(
             reason=str(ready.get("reason")),
             message=str(ready.get("message")),
             revision=chart.version,
+            announced=True,
         )
 
     async def finalize(self, obj: Obj) -> None:
@@ -212,10 +221,9 @@ def _record_attempt(
     `resetAt`), then record what this reconcile attempts."""
     status = obj.setdefault("status", {})
     generation = obj["metadata"].get("generation")
-    revision = f"{version}+{oci_digest.split(':')[-1][:12]}" if oci_digest else version
     changed = (
         status.get("lastAttemptedGeneration") != generation
-        or status.get("lastAttemptedRevision") != revision
+        or status.get("lastAttemptedRevision") != version
         or status.get("lastAttemptedConfigDigest") != digest
     )
     annotations = obj["metadata"].get("annotations") or {}
@@ -228,7 +236,7 @@ def _record_attempt(
         for key in ("failures", "installFailures", "upgradeFailures"):
             status.pop(key, None)
     status["lastAttemptedGeneration"] = generation
-    status["lastAttemptedRevision"] = revision
+    status["lastAttemptedRevision"] = version
     status["lastAttemptedConfigDigest"] = digest
     status.pop("lastAttemptedValuesChecksum", None)
     if oci_digest:

@@ -25,8 +25,9 @@ import yaml
 from gotk_api.errors import GotkError
 from gotk_api.helm import HelmRelease
 from gotk_api.objects import Obj
+from gotk_artifacts.yaml_guard import load_yaml
 from gotk_runtime import KubeClient, KubeError, NotFound, load_config
-from gotk_runtime.kube import SECRETS
+from gotk_runtime.kube import SECRETS, sanitize_kubeconfig
 
 __all__ = [
     "KubeconfigError",
@@ -41,10 +42,6 @@ _HOME_KUBECONFIG: Final = Path("~/.kube/config").expanduser()
 IMPERSONATE_USER_HEADER: Final = "Impersonate-User"
 _PATH_FIELDS: Final = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
 KUBECONFIG_KEYS: Final = ("value", "value.yaml")
-# Fields that read the controller's files or run programs: Flux drops them from remote
-# kubeconfigs (exec stays only with --insecure-kubeconfig-exec).
-_UNSAFE_USER_FIELDS: Final = ("client-certificate", "client-key", "tokenFile", "auth-provider")
-_UNSAFE_CLUSTER_FIELDS: Final = ("certificate-authority",)
 
 
 class KubeconfigError(GotkError):
@@ -186,28 +183,17 @@ async def _remote(
             + ", ".join(f"'{k}'" for k in keys)
         )
     try:
-        document = yaml.safe_load(base64.b64decode(encoded, validate=True))
+        document = load_yaml(base64.b64decode(encoded, validate=True))
     except (binascii.Error, ValueError, yaml.YAMLError) as err:
         raise KubeconfigError(
             f"spec.kubeConfig.secretRef: {where} holds no valid kubeconfig: {type(err).__name__}"
         ) from None
     if not isinstance(document, dict):
         raise KubeconfigError(f"spec.kubeConfig.secretRef: {where} holds no valid kubeconfig")
-    for entry in document.get("users") or ():
-        user = entry.get("user") if isinstance(entry, dict) else None
-        if isinstance(user, dict):
-            for key in _UNSAFE_USER_FIELDS:
-                user.pop(key, None)
-            if not insecure_exec:
-                user.pop("exec", None)
-    for entry in document.get("clusters") or ():
-        cluster = entry.get("cluster") if isinstance(entry, dict) else None
-        if isinstance(cluster, dict):
-            for key in _UNSAFE_CLUSTER_FIELDS:
-                cluster.pop(key, None)
-            if not insecure_tls:
-                cluster.pop("insecure-skip-tls-verify", None)
-    return _current_context_only(document, f"spec.kubeConfig.secretRef {where}")
+    sanitized = sanitize_kubeconfig(
+        document, allow_exec=insecure_exec, allow_insecure_tls=insecure_tls
+    )
+    return _current_context_only(sanitized, f"spec.kubeConfig.secretRef {where}")
 
 
 @contextlib.asynccontextmanager

@@ -6,6 +6,10 @@ A failed install/upgrade/test is an outcome, not an exception: it sets Released 
 TestSuccess False with Helm's own error line, bumps the failure counters and emits a
 Warning event; the next turn of the loop remediates or stalls. Each action marks
 Reconciling ("Running 'upgrade' action with timeout of 5m0s") and patches progress first.
+
+A release in sync in storage is compared with the cluster when `spec.driftDetection` asks:
+drift is a DriftDetected Warning, corrected (once per reconcile) in `enabled` mode; it
+touches neither the history nor the Released condition, as in Flux.
 """
 
 from __future__ import annotations
@@ -19,7 +23,14 @@ from gotk_api.meta import format_duration
 from gotk_api.objects import Obj
 from gotk_runtime import Conditions, EventRecorder, patch_progress
 
-from helm_controller.errors import MissingRollbackTarget, ReleaseNotReady, RetriesExceeded
+from helm_controller.drift import compile_ignore_rules, detect_drift
+from helm_controller.errors import (
+    DriftCorrectionFailed,
+    MissingRollbackTarget,
+    ReleaseNotReady,
+    ReleaseStateError,
+    RetriesExceeded,
+)
 from helm_controller.helm_cli import HelmCLI
 from helm_controller.history import write_history
 from helm_controller.release_request import ReleaseRequest, Step, summarize
@@ -47,8 +58,13 @@ class AtomicRelease:
             state = determine_state(
                 hr, records, req.chart, req.config_digest, req.oci_digest, req.digests
             )
+            if state.state is State.IN_SYNC and not (req.force and not req.acted):
+                state = await self._compare_cluster(req, hr, state)
             log.debug("release %s: %s (%s)", req.target, state.state.value, state.reason)
-            step = self._next(req, hr, state, records)
+            if state.state is State.DRIFTED:
+                step = await self._drifted(req, hr, state)
+            else:
+                step = self._next(req, hr, state, records)
             if step is None:
                 req.current = records[-1] if records else None
                 return self._finish(req)
@@ -71,6 +87,48 @@ class AtomicRelease:
                 reason=str(ready.get("reason") or "Failed"),
             )
         return ready
+
+    # -- drift -------------------------------------------------------------------------------
+
+    async def _compare_cluster(
+        self, req: ReleaseRequest, hr: HelmRelease, state: ReleaseState
+    ) -> ReleaseState:
+        """InSync, or Drifted when the release's objects differ from the cluster."""
+        if not hr.get_drift_detection().must_detect_changes() or state.record is None:
+            return state
+        record = state.record
+        drift = await detect_drift(req.client, record, compile_ignore_rules(hr))
+        if drift.errors:
+            errors = "; ".join(drift.errors)
+            if not drift.drifted:
+                raise ReleaseStateError(
+                    f"Could not determine release state: unable to determine cluster state "
+                    f"of release {record.full_name}: {errors}"
+                )
+            log.error(
+                "release %s: diff against the cluster completed with errors: %s", req.target, errors
+            )
+        if not drift.drifted:
+            return state
+        log.info("release %s: detected changes in cluster state: %s", req.target, drift.brief())
+        return ReleaseState(State.DRIFTED, drift.brief(), record, drift)
+
+    async def _drifted(
+        self, req: ReleaseRequest, hr: HelmRelease, state: ReleaseState
+    ) -> Step | None:
+        assert state.record is not None
+        assert state.drift is not None
+        record, drift = state.record, state.drift
+        if self.steps.CORRECT_DRIFT in req.acted:
+            # Corrected, yet drifted again at once (a webhook or controller reverting it).
+            raise DriftCorrectionFailed(
+                f"Cluster state of release {record.full_name} has drifted again after its "
+                f"correction: " + "; ".join(o.summary() for o in drift.drifted)
+            )
+        await self.steps.drift_detected(req, record, drift)
+        if hr.get_drift_detection().get_mode() != "enabled":
+            return None
+        return self.steps.correct_drift(req, hr, record, drift)
 
     # -- choosing the next action ------------------------------------------------------------
 

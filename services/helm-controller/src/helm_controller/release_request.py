@@ -19,7 +19,7 @@ from helm_controller.storage import ReleaseRecord
 
 __all__ = ["ReleaseRequest", "Step", "count_failure", "max_version", "summarize"]
 
-Kind = Literal["release", "test", "remediate", "unlock"]
+Kind = Literal["release", "test", "remediate", "unlock", "drift"]
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """The actions of the release loop, each a `Step`: install, upgrade, test, rollback and
-uninstall remediation with `helm`, and the unlock of a stale pending release in storage.
+uninstall remediation with `helm`, the unlock of a stale pending release in storage, and
+the correction of cluster drift.
 
 Each records its outcome as Flux does: the Released / TestSuccess / Remediated condition
 with Helm's own error line, the failure counters, `status.history` refreshed from storage,
@@ -8,11 +9,15 @@ and an event carrying the chart version, config digest, app version and OCI dige
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from gotk_api.conditions import (
+    DRIFT_CORRECTED_EVENT_REASON,
+    DRIFT_CORRECTION_FAILED_EVENT_REASON,
+    DRIFT_DETECTED_EVENT_REASON,
     INSTALL_FAILED_REASON,
     INSTALL_SUCCEEDED_REASON,
     RELEASED,
@@ -35,6 +40,8 @@ from gotk_runtime import Conditions, EventRecorder, Waiting
 
 from helm_controller import actions
 from helm_controller.crds import apply_chart_crds
+from helm_controller.drift import ClusterDrift, Correction, correct_drift
+from helm_controller.errors import DriftCorrectionFailed
 from helm_controller.helm_cli import PROCESS_GRACE, HelmCLI, HelmOutcome
 from helm_controller.history import observe, write_history
 from helm_controller.release_request import ReleaseRequest, Step, count_failure, max_version
@@ -52,6 +59,8 @@ PENDING_RELEASE_REASON = "PendingRelease"
 
 
 class ReleaseSteps:
+    CORRECT_DRIFT = "correct cluster drift"
+
     def __init__(self, helm: HelmCLI, events: EventRecorder) -> None:
         self.helm = helm
         self.events = events
@@ -287,6 +296,50 @@ class ReleaseSteps:
             await self._event(req, "Warning", PENDING_RELEASE_REASON, message)
 
         return Step("unlock", "unlock", 30.0, run)
+
+    async def drift_detected(
+        self, req: ReleaseRequest, record: ReleaseRecord, drift: ClusterDrift
+    ) -> None:
+        message = (
+            f"Cluster state of release {record.full_name} has drifted from the desired state:\n"
+            f"{drift.summary()}"
+        )
+        await self._event(req, "Warning", DRIFT_DETECTED_EVENT_REASON, message)
+
+    def correct_drift(
+        self, req: ReleaseRequest, hr: HelmRelease, record: ReleaseRecord, drift: ClusterDrift
+    ) -> Step:
+        """Put the drifted objects back; a failure is retried (Flux requeues) with Ready
+        saying what could not be corrected."""
+        timeout = hr.get_timeout()
+
+        async def run() -> None:
+            try:
+                async with asyncio.timeout(timeout):
+                    correction = await correct_drift(req.client, drift)
+            except TimeoutError:
+                correction = Correction(errors=[f"timed out after {format_duration(timeout)}"])
+            name = record.full_name
+            changes = "\n".join(str(c) for c in correction.changes)
+            if not correction.errors:
+                message = f"Cluster state of release {name} has been corrected:\n{changes}"
+                await self._event(req, "Normal", DRIFT_CORRECTED_EVENT_REASON, message)
+                return
+            partially = "partially " if correction.changes else ""
+            message = (
+                f"Failed to {partially}correct cluster state of release {name}:\n"
+                + "\n".join(correction.errors)
+            )
+            if changes:
+                message += f"\n\nSuccessful corrections:\n{changes}"
+            await self._event(req, "Warning", DRIFT_CORRECTION_FAILED_EVENT_REASON, message)
+            raise DriftCorrectionFailed(
+                f"Failed to {partially}correct cluster state of release {name}: "
+                + "; ".join(correction.errors),
+                announced=True,
+            )
+
+        return Step(self.CORRECT_DRIFT, "drift", timeout, run)
 
     # -- bookkeeping -------------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 Absent → install; Unmanaged (stored, but not the revision we last recorded) → upgrade with a
 cleared history; Locked (pending-*) → unlock; OutOfSync (chart or values changed) →
-upgrade; Untested → test; Failed → remediate; InSync → nothing.
+upgrade; Untested → test; Failed → remediate; InSync → nothing. A release InSync in
+storage is Drifted when its objects in the cluster are not (the release loop compares
+them, see `drift.py`): warn, or correct.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from gotk_api.helm import HelmRelease
 from gotk_api.helm_history import latest
 
 from helm_controller.chart import ChartMetadata
+from helm_controller.drift import ClusterDrift
 from helm_controller.storage import STATUS_FAILED, STATUS_UNINSTALLED, ReleaseRecord
 
 __all__ = ["ReleaseState", "State", "determine_state"]
@@ -27,6 +30,7 @@ class State(Enum):
     OUT_OF_SYNC = "OutOfSync"
     UNTESTED = "Untested"
     FAILED = "Failed"
+    DRIFTED = "Drifted"
     IN_SYNC = "InSync"
 
 
@@ -35,6 +39,7 @@ class ReleaseState:
     state: State
     reason: str
     record: ReleaseRecord | None = None
+    drift: ClusterDrift | None = None
 
 
 def determine_state(

@@ -23,6 +23,7 @@ from gotk_api.conditions import INIT_FAILED_REASON
 from gotk_api.errors import GotkError
 from gotk_api.helm import HelmRelease
 from gotk_api.meta import ValuesReference
+from gotk_artifacts.yaml_guard import load_yaml
 from gotk_runtime import KubeClient, KubeError, NotFound
 from gotk_runtime.kube import CONFIG_MAPS, SECRETS
 
@@ -35,7 +36,6 @@ __all__ = [
 ]
 
 Values = dict[str, Any]
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _INT = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
 _INDEX = re.compile(r"^(.*?)\[([0-9]+)\]$")
 _MAX_LIST_INDEX: Final = 65536
@@ -115,9 +115,14 @@ async def _read_reference(
 
 def _parse_yaml(text: str, ref: ValuesReference, where: str, field: str) -> Values:
     try:
-        values = yaml.load(text, Loader=_Loader)
+        values = load_yaml(text)
     except yaml.YAMLError as err:
         detail = " ".join(str(err).split())
+        if ref.kind == "Secret":
+            # PyYAML quotes the offending line: only the position, never the Secret's text.
+            mark = getattr(err, "problem_mark", None)
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            detail = f"{getattr(err, 'problem', None) or detail}{at}"
         raise ValuesError(
             f"unable to read values from key '{ref.get_values_key()}' in {where} "
             f"referenced by {field}: {detail}"

@@ -6,6 +6,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from gotk_api.objects import Obj
 from gotk_artifacts.revision import brings_new_artifact
 from gotk_runtime import Manager, configure_logging
 
@@ -23,16 +24,26 @@ async def run(argv: Sequence[str] | None = None, *, handle_signals: bool = True)
     options, kustomize_options = parse_options(argv)
     configure_logging(options.log_level, options.log_encoding)
     manager = await Manager.connect(options)
-    reconciler = KustomizationReconciler(manager.client, manager.events, kustomize_options)
-    manager.add_reconciler(reconciler)
-    # A new artifact revision reconciles the Kustomizations built from that source.
-    sources = manager.index_referrers(reconciler.kind, source_references)
-    for kind in SOURCE_KINDS:
-        manager.watch(
+    # A new artifact revision reconciles the Kustomizations built from that source, and the
+    # same watch's cache is where a reconcile reads its source.
+    sources = manager.index_referrers(KustomizationReconciler.kind, source_references)
+    caches = {
+        kind: manager.watch(
             SOURCE_API_VERSION,
             kind,
             sources.on_change(kind, brings_new_artifact, wants=needs_revision),
         )
+        for kind in SOURCE_KINDS
+    }
+
+    def cached_source(kind: str, namespace: str, name: str) -> Obj | None:
+        watched = caches.get(kind)
+        return watched.get(namespace, name) if watched else None
+
+    reconciler = KustomizationReconciler(
+        manager.client, manager.events, kustomize_options, source_cache=cached_source
+    )
+    manager.add_reconciler(reconciler)
     await manager.run(handle_signals=handle_signals)
 
 

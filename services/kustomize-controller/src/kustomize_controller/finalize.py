@@ -40,6 +40,8 @@ async def finalize_kustomization(
     ks: Kustomization,
     *,
     default_service_account: str,
+    insecure_exec: bool = False,
+    insecure_tls: bool = False,
 ) -> None:
     if not should_delete_resources(ks):
         return
@@ -57,7 +59,11 @@ async def finalize_kustomization(
         )
         return
     async with apply_client(
-        controller_client, ks, default_service_account=default_service_account
+        controller_client,
+        ks,
+        default_service_account=default_service_account,
+        insecure_exec=insecure_exec,
+        insecure_tls=insecure_tls,
     ) as client:
         result = await delete_objects(client, refs, delete_options(ks))
         if result.errors:

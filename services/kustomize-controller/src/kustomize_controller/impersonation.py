@@ -2,9 +2,10 @@
 impersonates (`spec.serviceAccountName` / `--default-service-account`), and/or a remote
 cluster from `spec.kubeConfig.secretRef`.
 
-Impersonation is an ``Impersonate-User`` header on every request of a separate client that
-shares the controller's API rate limit. As in Flux, the user is
-``system:serviceaccount:<namespace>:<name>`` with no groups.
+Impersonation is an ``Impersonate-User`` header on every request of a separate client. As
+in Flux, where each impersonating client is built from its own rest.Config, that client has
+its own ``--kube-api-qps``/``--kube-api-burst`` budget rather than spending the
+controller's; the user is ``system:serviceaccount:<namespace>:<name>`` with no groups.
 """
 
 from __future__ import annotations
@@ -21,17 +22,18 @@ from pathlib import Path
 
 import yaml
 from gotk_api.kustomize import Kustomization
-from gotk_api.objects import Obj
 from gotk_artifacts.yaml_guard import load_yaml
 from gotk_runtime import GenericError, KubeClient, KubeError, NotFound, Stalling, load_config
-from gotk_runtime.kube import SECRETS, ClusterConfig
+from gotk_runtime.kube import SECRETS, ClusterConfig, sanitize_kubeconfig
+from gotk_runtime.ratelimit import TokenBucket
 
 IMPERSONATE_USER_HEADER = "Impersonate-User"
 KUBECONFIG_KEYS = ("value", "value.yaml")
-# Kubeconfig fields that point at the controller's own file system or run programs;
-# Flux drops them too unless told otherwise (--insecure-kubeconfig-exec).
-_UNSAFE_USER_FIELDS = ("client-certificate", "client-key", "tokenFile", "auth-provider", "exec")
-_UNSAFE_CLUSTER_FIELDS = ("certificate-authority",)
+
+
+def own_limiter(template: TokenBucket | None) -> TokenBucket | None:
+    """A fresh limiter with the same QPS and burst as ``template``."""
+    return TokenBucket(template.qps, template.burst) if template is not None else None
 
 
 def service_account_user(namespace: str, name: str) -> str:
@@ -49,13 +51,18 @@ async def apply_client(
     *,
     default_service_account: str = "",
     user_agent: str = "kustomize-controller",
+    insecure_exec: bool = False,
+    insecure_tls: bool = False,
 ) -> AsyncIterator[KubeClient]:
     """The client to apply, prune and health-check with; closed on exit unless it is the
-    controller's own."""
+    controller's own. `insecure_exec`/`insecure_tls` are --insecure-kubeconfig-exec/-tls:
+    whether `spec.kubeConfig` may keep exec plugins and insecure-skip-tls-verify."""
     account = service_account_name(ks, default_service_account)
     config = controller_client.config
     if ks.spec.kube_config is not None:
-        config = await _remote_config(controller_client, ks)
+        config = await _remote_config(
+            controller_client, ks, insecure_exec=insecure_exec, insecure_tls=insecure_tls
+        )
     elif not account:
         yield controller_client
         return
@@ -63,7 +70,7 @@ async def apply_client(
     client = KubeClient(
         config,
         user_agent=user_agent,
-        rate_limiter=controller_client.rate_limiter,
+        rate_limiter=own_limiter(controller_client.rate_limiter),
         headers=headers if account else None,
     )
     try:
@@ -72,7 +79,9 @@ async def apply_client(
         await client.close()
 
 
-async def _remote_config(controller_client: KubeClient, ks: Kustomization) -> ClusterConfig:
+async def _remote_config(
+    controller_client: KubeClient, ks: Kustomization, *, insecure_exec: bool, insecure_tls: bool
+) -> ClusterConfig:
     ref = ks.spec.kube_config
     assert ref is not None
     if ref.secret_ref is None:
@@ -106,7 +115,9 @@ async def _remote_config(controller_client: KubeClient, ks: Kustomization) -> Cl
         raise GenericError(
             f"spec.kubeConfig.secretRef: Secret '{ks.namespace}/{name}' holds no valid kubeconfig"
         )
-    sanitized = sanitize_kubeconfig(document)
+    sanitized = sanitize_kubeconfig(
+        document, allow_exec=insecure_exec, allow_insecure_tls=insecure_tls
+    )
     workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="kubeconfig-"))
     try:
         path = workdir / "config"
@@ -120,21 +131,6 @@ async def _remote_config(controller_client: KubeClient, ks: Kustomization) -> Cl
             ) from None
     finally:
         await asyncio.to_thread(shutil.rmtree, workdir, True)
-
-
-def sanitize_kubeconfig(document: Obj) -> Obj:
-    """Drop what would read the controller's files or run programs (inline data stays)."""
-    for entry in document.get("users") or ():
-        user = entry.get("user") if isinstance(entry, dict) else None
-        if isinstance(user, dict):
-            for key in _UNSAFE_USER_FIELDS:
-                user.pop(key, None)
-    for entry in document.get("clusters") or ():
-        cluster = entry.get("cluster") if isinstance(entry, dict) else None
-        if isinstance(cluster, dict):
-            for key in _UNSAFE_CLUSTER_FIELDS:
-                cluster.pop(key, None)
-    return document
 
 
 def _write_private(path: Path, data: bytes) -> None:

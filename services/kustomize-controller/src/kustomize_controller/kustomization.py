@@ -33,7 +33,7 @@ from gotk_api.kustomize import Kustomization
 from gotk_api.kustomize_types import ResourceInventory, upsert_history
 from gotk_api.meta import format_duration
 from gotk_api.objects import Obj
-from gotk_artifacts import ArtifactNotFound, fetch_artifact
+from gotk_artifacts import ArtifactNotFound, ExtractLimits, fetch_artifact
 from gotk_runtime import (
     Conditions,
     EventRecorder,
@@ -70,12 +70,17 @@ from kustomize_controller.health_checks import run_health_checks
 from kustomize_controller.impersonation import apply_client
 from kustomize_controller.inputs import resolve_decryption_keys, resolve_variables
 from kustomize_controller.options import CONTROLLER_NAME, KustomizeOptions
-from kustomize_controller.source import SourceArtifact, get_source_artifact
+from kustomize_controller.source import SourceArtifact, SourceCache, get_source_artifact
 
 log = logging.getLogger(__name__)
 
 SOURCE_LOCALHOST_ENV = "SOURCE_CONTROLLER_LOCALHOST"
 """Rewrites the host of artifact URLs (Flux's knob for running outside the cluster)."""
+ARTIFACT_LIMITS = ExtractLimits()
+"""An artifact unpacks to at most 100 MiB in 100,000 entries (Flux: no cap)."""
+MAX_ARTIFACT_SIZE = ARTIFACT_LIMITS.archive_cap()
+"""The largest artifact downloaded (about 165 MiB): a bigger one cannot unpack within
+ARTIFACT_LIMITS, so it is refused while it arrives rather than after (Flux: no cap)."""
 
 
 class KustomizationReconciler(Reconciler):
@@ -89,11 +94,13 @@ class KustomizationReconciler(Reconciler):
         options: KustomizeOptions | None = None,
         *,
         health_poll_interval: float = 5.0,
+        source_cache: SourceCache | None = None,
     ) -> None:
         self.client = client
         self.events = events
         self.options = options or KustomizeOptions()
         self.health_poll_interval = health_poll_interval
+        self.source_cache = source_cache
 
     async def reconcile(self, obj: Obj) -> Result:
         ks = Kustomization.model_validate(obj)
@@ -104,6 +111,7 @@ class KustomizationReconciler(Reconciler):
             ks,
             no_cross_namespace_refs=self.options.no_cross_namespace_refs,
             requeue_dependency=self.options.requeue_dependency,
+            cache=self.source_cache,
         )
         note_attempt(artifact.revision, _origin_metadata(artifact))
         if ks.spec.depends_on:
@@ -121,6 +129,8 @@ class KustomizationReconciler(Reconciler):
             obj,
             ks,
             default_service_account=self.options.default_service_account,
+            insecure_exec=self.options.insecure_kubeconfig_exec,
+            insecure_tls=self.options.insecure_kubeconfig_tls,
         )
 
     # -- the revision ------------------------------------------------------------------------
@@ -171,6 +181,8 @@ class KustomizationReconciler(Reconciler):
                 ks,
                 default_service_account=self.options.default_service_account,
                 user_agent=CONTROLLER_NAME,
+                insecure_exec=self.options.insecure_kubeconfig_exec,
+                insecure_tls=self.options.insecure_kubeconfig_tls,
             ) as client:
                 changes = await self._apply(obj, ks, client, artifact, objects)
                 new_inventory = inventory_from_objects(e.ref.as_object() for e in changes)
@@ -218,9 +230,10 @@ class KustomizationReconciler(Reconciler):
                 url,
                 artifact.digest,
                 dest,
-                max_size=None,
+                max_size=MAX_ARTIFACT_SIZE,
                 timeout=timeout,
                 retries=self.options.http_retry,
+                limits=ARTIFACT_LIMITS,
             )
         except ArtifactNotFound:
             raise Waiting(

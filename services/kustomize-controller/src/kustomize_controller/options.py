@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gotk_runtime import RuntimeOptions, runtime_flags
-from gotk_runtime.flags import go_bool, go_duration
+from gotk_runtime.flags import feature_gates, go_bool, go_duration
 
 CONTROLLER_NAME = "kustomize-controller"
 
@@ -21,6 +21,8 @@ class KustomizeOptions:
     http_retry: int = 9
     strict_substitutions: bool = False
     override_managers: tuple[str, ...] = ()
+    insecure_kubeconfig_exec: bool = False
+    insecure_kubeconfig_tls: bool = False
 
 
 def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, KustomizeOptions]:
@@ -46,6 +48,14 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, Ku
         "--no-remote-bases",
         "refuse remote kustomize bases (gotk refuses them whatever this says)",
     )
+    flag_bool(
+        "--insecure-kubeconfig-exec",
+        "allow exec credential plugins in spec.kubeConfig kubeconfigs",
+    )
+    flag_bool(
+        "--insecure-kubeconfig-tls",
+        "allow insecure-skip-tls-verify in spec.kubeConfig kubeconfigs",
+    )
     add(
         "--default-service-account",
         default="",
@@ -66,7 +76,7 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, Ku
     )
     args = parser.parse_args(argv)
     try:
-        gates = _feature_gates(args.feature_gates)
+        gates = feature_gates(args.feature_gates)
     except argparse.ArgumentTypeError as err:
         parser.error(f"--feature-gates: {err}")
     options = KustomizeOptions(
@@ -77,13 +87,7 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, Ku
         http_retry=args.http_retry,
         strict_substitutions=gates.get("StrictPostBuildSubstitutions", False),
         override_managers=tuple(args.override_manager),
+        insecure_kubeconfig_exec=args.insecure_kubeconfig_exec,
+        insecure_kubeconfig_tls=args.insecure_kubeconfig_tls,
     )
     return RuntimeOptions.from_args(args, CONTROLLER_NAME), options
-
-
-def _feature_gates(text: str) -> dict[str, bool]:
-    gates: dict[str, bool] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        name, _, value = item.partition("=")
-        gates[name.strip()] = go_bool(value.strip() or "true")
-    return gates

@@ -8,6 +8,7 @@ source whose artifact revision changed, as Flux's source indexers do.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gotk_api.conditions import ACCESS_DENIED_REASON, ARTIFACT_FAILED_REASON
@@ -49,14 +50,21 @@ class SourceArtifact:
         return f"{self.kind}/{self.namespace}/{self.name}"
 
 
+SourceCache = Callable[[str, str, str], Obj | None]
+"""(kind, namespace, name) -> the source from the controller's watch cache, None if absent."""
+
+
 async def get_source_artifact(
     client: KubeClient,
     ks: Kustomization,
     *,
     no_cross_namespace_refs: bool,
     requeue_dependency: float,
+    cache: SourceCache | None = None,
 ) -> SourceArtifact:
-    """The source's artifact; raise Stalling (ACL), Waiting (missing) or GenericError."""
+    """The source's artifact, read from ``cache`` (the watch that triggers reconciles, as
+    Flux reads it) or else from the API server; raise Stalling (ACL), Waiting (missing) or
+    GenericError."""
     ref = ks.spec.source_ref
     namespace = ks.get_source_namespace()
     where = f"{ref.kind}/{namespace}/{ref.name}"
@@ -72,7 +80,9 @@ async def get_source_artifact(
             reason=ARTIFACT_FAILED_REASON,
         )
     try:
-        source = await client.get(resource, ref.name, namespace)
+        source = (cache(ref.kind, namespace, ref.name) if cache else None) or await client.get(
+            resource, ref.name, namespace
+        )
     except NotFound:
         raise Waiting(
             f"Source '{where}' not found",

@@ -32,6 +32,7 @@ from gotk_runtime.errors import (
 )
 from gotk_runtime.kube.config import ClusterConfig
 from gotk_runtime.kube.discovery import Discovery
+from gotk_runtime.kube.redact import is_secret_path, mask_secret_values
 from gotk_runtime.kube.resource import Resource
 from gotk_runtime.ratelimit import TokenBucket
 
@@ -357,6 +358,11 @@ def _translate(method: str, path: str, status: int, payload: bytes | Obj) -> Kub
             body = {"message": payload[:200].decode("utf-8", "replace")}
     api_reason = str(body.get("reason", ""))
     message = str(body.get("message") or f"HTTP {status}")
+    details = body.get("details") if isinstance(body.get("details"), dict) else None
+    if is_secret_path(path):
+        # The API server quotes refused Secret values; they must not reach a condition.
+        message = mask_secret_values(message)
+        details = None
     error_class = _STATUS_ERRORS.get(status)
     if status == 409 and api_reason == "AlreadyExists":
         error_class = AlreadyExists
@@ -368,5 +374,5 @@ def _translate(method: str, path: str, status: int, payload: bytes | Obj) -> Kub
         path=path,
         status=status,
         api_reason=api_reason,
-        details=body.get("details") if isinstance(body.get("details"), dict) else None,
+        details=details,
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,21 +80,6 @@ def find_kustomization_file(directory: Path) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-def walk_kustomizations(build_dir: Path, visit: Callable[[Path, Path], Iterable[Path]]) -> None:
-    """Call `visit(directory, kustomization_file)` once for every kustomization reachable
-    from `build_dir`; `visit` returns the directories that kustomization refers to."""
-    pending = [build_dir.resolve()]
-    visited: set[Path] = set()
-    while pending:
-        directory = pending.pop()
-        if directory in visited:
-            continue
-        visited.add(directory)
-        kfile = find_kustomization_file(directory)
-        if kfile is not None:
-            pending.extend(visit(directory, kfile))
 
 
 def generate_kustomization(

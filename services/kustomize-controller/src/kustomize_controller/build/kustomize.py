@@ -2,9 +2,10 @@
 
 Flux builds in-process with a filesystem that refuses anything outside the artifact root.
 gotk runs the `kustomize` binary instead, so the confinement is done in two parts: every
-kustomization reachable from the build directory is walked first, refusing remote
-`resources`/`components` and any base that resolves outside the root; then kustomize runs
-with its root-only load restrictor, so each file it reads lies under its kustomization.
+kustomization reachable from the build directory is walked first, refusing any remote
+reference and any path that resolves outside the root in every field that names one
+(build.references); then kustomize runs with its root-only load restrictor, so each file
+it reads lies under its kustomization.
 """
 
 from __future__ import annotations
@@ -14,53 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from gotk_artifacts.yaml_guard import load_all_yaml, load_yaml
+from gotk_artifacts.yaml_guard import load_all_yaml
 from gotk_runtime import process
 from gotk_runtime.tools import find_tool
 
 from kustomize_controller.build.errors import BuildError
-from kustomize_controller.build.generator import is_remote_reference, walk_kustomizations
+from kustomize_controller.build.references import ReferenceTree, collect_references
 
 DEFAULT_BUILD_TIMEOUT = 120.0
 
 
-def check_references(root: Path, build_dir: Path) -> None:
-    """Refuse remote bases and bases outside `root` anywhere in the kustomization tree."""
-    real_root = root.resolve()
-
-    def visit(directory: Path, kfile: Path) -> list[Path]:
-        where = kfile.relative_to(real_root).as_posix()
-        document = _read_kustomization(kfile, where)
-        children = []
-        for field in ("resources", "components", "bases"):
-            for ref in document.get(field) or []:
-                if not isinstance(ref, str):
-                    raise BuildError(f"{where}: {field} entry {ref!r} is not a string")
-                if is_remote_reference(ref):
-                    raise BuildError(
-                        f"{where}: remote {field} entry '{ref}' is not allowed; "
-                        "only paths inside the source artifact can be built"
-                    )
-                target = (directory / ref.removeprefix("file://")).resolve()
-                if not target.is_relative_to(real_root):
-                    raise BuildError(f"{where}: {field} entry '{ref}' points outside the artifact")
-                if target.is_dir():
-                    children.append(target)
-        return children
-
-    walk_kustomizations(build_dir, visit)
-
-
-def _read_kustomization(kfile: Path, where: str) -> dict[str, Any]:
-    try:
-        document = load_yaml(kfile.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise BuildError(f"{where}: invalid YAML: {exc}") from exc
-    if document is None:
-        return {}
-    if not isinstance(document, dict):
-        raise BuildError(f"{where}: not a YAML mapping")
-    return document
+def check_references(root: Path, build_dir: Path) -> ReferenceTree:
+    """Refuse remote references and paths outside `root` anywhere in the kustomization tree
+    (every field that names a file, directory or URL; see build.references)."""
+    return collect_references(root, build_dir)
 
 
 async def kustomize_build(

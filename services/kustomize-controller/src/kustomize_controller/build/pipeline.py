@@ -11,6 +11,7 @@ from gotk_api.kustomize import KustomizationSpec
 
 from kustomize_controller.build.generator import generate_kustomization, resolve_build_dir
 from kustomize_controller.build.kustomize import DEFAULT_BUILD_TIMEOUT, kustomize_build
+from kustomize_controller.build.references import collect_references
 from kustomize_controller.build.sops import SopsDecryptor
 from kustomize_controller.build.sops_keys import DecryptionKeys
 from kustomize_controller.build.substitute import substitute_object
@@ -36,8 +37,10 @@ async def build_kustomization(
     if spec.decryption is None:
         objects = await kustomize_build(root, build_dir, timeout=timeout)
     else:
+        # Refuse what leaves the artifact before any file is read for decryption.
+        tree = await asyncio.to_thread(collect_references, root, build_dir)
         async with SopsDecryptor(decryption_keys or DecryptionKeys()) as decryptor:
-            await decryptor.decrypt_sources(root, build_dir)
+            await decryptor.decrypt_sources(root, build_dir, tree)
             objects = await kustomize_build(root, build_dir, timeout=timeout)
             objects = [await decryptor.decrypt_object(obj) for obj in objects]
     if spec.post_build is not None:

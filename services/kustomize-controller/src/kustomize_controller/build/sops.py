@@ -6,9 +6,14 @@ build, each object is decrypted (Flux's DecryptResource): a whole SOPS-encrypted
 or, in a Secret, any `data` value that holds a SOPS-encrypted file.
 
 Unlike Flux, the SOPS MAC is checked. It covers the cleartext of the whole file, so it
-is checked where the file is still as it was encrypted: generator sources and encrypted
-manifests are verified before the build (kustomize may legitimately rewrite an object's
-unencrypted fields, e.g. its namespace), Secret data blobs when they are decrypted.
+is checked where the file is still as it was encrypted: generator sources, patch files and
+every file kustomize will read as objects (whatever its name, through resources, bases or
+components at any depth) are verified before the build, since kustomize may legitimately
+rewrite an object's unencrypted fields, e.g. its namespace; Secret data blobs are verified
+when they are decrypted. An object that comes out of the build still encrypted is only
+decrypted if it carries the MAC of a document verified before the build and holds only
+encrypted values of that document, at the same places: one that reached kustomize another
+way (an inline patch, a plugin) is refused rather than decrypted unverified.
 """
 
 from __future__ import annotations
@@ -16,24 +21,26 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 from gotk_api.objects import describe
-from gotk_artifacts.yaml_guard import load_all_yaml, load_yaml
+from gotk_artifacts.yaml_guard import load_all_yaml
 
 from kustomize_controller.build import sops_formats
 from kustomize_controller.build.errors import DecryptionError
-from kustomize_controller.build.generator import is_remote_reference, walk_kustomizations
+from kustomize_controller.build.references import ReferenceTree, collect_references
 from kustomize_controller.build.sops_formats import Format
 from kustomize_controller.build.sops_keys import DecryptionKeys, KeyRing
 from kustomize_controller.build.sops_tree import TreeRules, decrypt_tree, verify_mac
 
 DECRYPT_KEY = "kustomize.toolkit.fluxcd.io/decrypt"
 MAX_ENCRYPTED_FILE_SIZE = 5 << 20
-_MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+Leaf = tuple[tuple[Any, ...], str]
+"""Where an encrypted value sits in its document, and the ciphertext."""
 
 
 def is_sops_encrypted(obj: Mapping[str, Any]) -> bool:
@@ -59,6 +66,8 @@ class SopsDecryptor:
     def __init__(self, keys: DecryptionKeys, *, verify_mac: bool = True) -> None:
         self._ring = KeyRing(keys)
         self._verify_mac = verify_mac
+        # MAC of each document verified before the build -> (its file, its encrypted leaves)
+        self._verified: dict[str, tuple[str, set[Leaf]]] = {}
 
     async def __aenter__(self) -> SopsDecryptor:
         await self._ring.__aenter__()
@@ -94,6 +103,7 @@ class SopsDecryptor:
             encrypted = sops_formats.EncryptedFile(
                 [{k: v for k, v in obj.items() if k != "sops"}], dict(obj["sops"])
             )
+            self._check_verified(obj, where)
             try:
                 # The MAC was checked on the source file before the build (see module doc).
                 (decrypted,) = await self._decrypt(encrypted, check_mac=False)
@@ -105,6 +115,24 @@ class SopsDecryptor:
         if obj.get("kind") == "Secret" and isinstance(obj.get("data"), dict):
             return await self._decrypt_secret_data(obj, where)
         return obj
+
+    def _check_verified(self, obj: dict[str, Any], where: str) -> None:
+        if not self._verify_mac:
+            return
+        verified = self._verified.get(str(obj["sops"]["mac"]))
+        if verified is None:
+            raise DecryptionError(
+                f"decryption failed for '{where}': its SOPS document was not verified against "
+                "its MAC before the build (it reached kustomize other than in a file named by "
+                "resources, bases, components or a patch path, e.g. in an inline patch); "
+                "refusing to decrypt it"
+            )
+        source, leaves = verified
+        if not set(encrypted_leaves(obj)) <= leaves:
+            raise DecryptionError(
+                f"decryption failed for '{where}': its encrypted values are not those of "
+                f"{source}, whose MAC it carries; refusing to decrypt it"
+            )
 
     async def _decrypt_secret_data(self, obj: dict[str, Any], where: str) -> dict[str, Any]:
         data = dict(obj["data"])
@@ -128,9 +156,17 @@ class SopsDecryptor:
             changed = True
         return {**obj, "data": data} if changed else obj
 
-    async def decrypt_sources(self, root: Path, build_dir: Path) -> None:
-        """Decrypt generator sources and patches in place; verify encrypted manifests."""
-        plan = await asyncio.to_thread(_source_plan, root, build_dir)
+    async def decrypt_sources(
+        self, root: Path, build_dir: Path, tree: ReferenceTree | None = None
+    ) -> None:
+        """Decrypt generator sources and patches in place; verify (and remember) every
+        encrypted document kustomize will read as an object.
+
+        `tree` is `collect_references(root, build_dir)` when the caller has it already.
+        """
+        if tree is None:
+            tree = await asyncio.to_thread(collect_references, root, build_dir)
+        plan = _source_plan(root, tree)
         for path, fmt in plan.decrypt:
             data = await asyncio.to_thread(_read_limited, root, path)
             if sops_formats.MARKERS[fmt] not in data:
@@ -147,14 +183,16 @@ class SopsDecryptor:
                 await self._verify_manifest(root, path)
 
     async def _verify_manifest(self, root: Path, path: Path) -> None:
-        data = await asyncio.to_thread(_read_limited, root, path)
-        if b"sops" not in data:
+        data = await asyncio.to_thread(_read_manifest, path)
+        if b"sops" not in data or b"mac" not in data:
             return
         try:
-            loaded = load_all_yaml(data, loader=sops_formats.SopsYamlLoader)
-            docs = [d for d in loaded if isinstance(d, dict)]
-        except yaml.YAMLError:
-            return  # kustomize reports malformed manifests with a better message
+            loaded = _load_documents(data)
+        except (yaml.YAMLError, ValueError):
+            # kustomize reports a malformed manifest better; an encrypted object it still
+            # builds from it is refused after the build, as never verified.
+            return
+        docs = [d for d in loaded if isinstance(d, dict)]
         encrypted = [d for d in docs if is_sops_encrypted(d) and not is_decryption_disabled(d)]
         if not encrypted:
             return
@@ -165,13 +203,36 @@ class SopsDecryptor:
             if len(macs) == 1 and len(encrypted) == len(docs)
             else [[d] for d in encrypted]
         )
+        where = _relative(root, path)
         for group in groups:
             metadata = dict(group[0]["sops"])
             branches = [{k: v for k, v in d.items() if k != "sops"} for d in group]
             try:
                 await self._decrypt(sops_formats.EncryptedFile(branches, metadata), check_mac=True)
             except DecryptionError as exc:
-                raise DecryptionError(f"{_relative(root, path)}: {exc}") from None
+                raise DecryptionError(f"{where}: {exc}") from None
+            _, leaves = self._verified.setdefault(str(metadata["mac"]), (where, set()))
+            for doc in group:
+                leaves.update(encrypted_leaves(doc))
+
+
+def encrypted_leaves(document: dict[str, Any]) -> list[Leaf]:
+    """Every encrypted value of a SOPS document (its `sops` metadata aside), with its path."""
+    found: list[Leaf] = []
+
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if path or key != "sops":
+                    walk(value, (*path, key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, (*path, index))
+        elif isinstance(node, str) and node.startswith("ENC["):
+            found.append((path, node))
+
+    walk(document, ())
+    return found
 
 
 class _SourcePlan:
@@ -180,59 +241,30 @@ class _SourcePlan:
         self.manifests: list[Path] = []
 
 
-def _source_plan(root: Path, build_dir: Path) -> _SourcePlan:
-    """Walk the kustomization tree for files to decrypt and manifests to verify."""
-    root = root.resolve()
+def _source_plan(root: Path, tree: ReferenceTree) -> _SourcePlan:
+    """What to decrypt in place (Flux's DecryptSources, plus every patch file and plugin
+    SecretGenerator) and which files kustomize reads as objects, from the checked tree."""
     plan = _SourcePlan()
     seen: set[Path] = set()
-
-    def visit(directory: Path, kfile: Path) -> list[Path]:
-        document = load_yaml(kfile.read_text(encoding="utf-8")) or {}
-        if not isinstance(document, dict):
-            return []
-
-        def add(ref: str, fmt: Format) -> None:
-            target = _inside(root, directory / ref, ref)
-            if target not in seen:
-                seen.add(target)
-                plan.decrypt.append((target, fmt))
-
-        for generator in document.get("secretGenerator") or []:
-            for entry in generator.get("files") or []:
-                key, _, file_path = str(entry).partition("=")
-                add(file_path or key, sops_formats.format_for_path(key))
-            envs = list(generator.get("envs") or [])
-            if generator.get("env"):
-                envs.append(generator["env"])
-            for env in envs:
-                fmt = sops_formats.format_for_path(str(env))
-                add(str(env), Format.DOTENV if fmt is Format.BINARY else fmt)
-        for patch in document.get("patches") or []:
-            patch_path = (patch or {}).get("path") if isinstance(patch, dict) else None
-            if patch_path and not is_remote_reference(patch_path):
-                add(str(patch_path), sops_formats.format_for_path(str(patch_path)))
-        children = []
-        for ref in [*(document.get("resources") or []), *(document.get("components") or [])]:
-            if not isinstance(ref, str) or is_remote_reference(ref):
-                continue
-            target = (directory / ref).resolve()
-            if not target.is_relative_to(root):
-                continue  # check_references refuses these with a clear message
-            if target.is_dir():
-                children.append(target)
-            elif target.is_file() and target.name.endswith(_MANIFEST_SUFFIXES):
-                plan.manifests.append(target)
-        return children
-
-    walk_kustomizations(build_dir, visit)
+    for ref in tree.references:
+        target = ref.target
+        if target is None or target in seen:
+            continue
+        if ref.role == "generator-source" and ref.generator == "secretGenerator":
+            seen.add(target)
+            if ".envs[" in ref.field or ref.field.endswith(".env"):
+                fmt = sops_formats.format_for_path(ref.value)
+                plan.decrypt.append((target, Format.DOTENV if fmt is Format.BINARY else fmt))
+            else:
+                plan.decrypt.append((target, sops_formats.format_for_path(ref.key or ref.value)))
+        elif ref.role == "patch":
+            seen.add(target)
+            plan.decrypt.append((target, sops_formats.format_for_path(ref.value)))
+        elif ref.role == "resource" and target.is_file():
+            # Any name: kustomize reads a resource file as objects whatever it is called.
+            seen.add(target)
+            plan.manifests.append(target)
     return plan
-
-
-def _inside(root: Path, candidate: Path, ref: str) -> Path:
-    target = candidate.resolve()
-    if not target.is_relative_to(root):
-        raise DecryptionError(f"error decrypting sources: '{ref}' points outside the artifact")
-    return target
 
 
 def _read_limited(root: Path, path: Path) -> bytes:
@@ -247,6 +279,20 @@ def _read_limited(root: Path, path: Path) -> bytes:
             f"({MAX_ENCRYPTED_FILE_SIZE})"
         )
     return path.read_bytes()
+
+
+def _load_documents(data: bytes) -> list[Any]:
+    # sops writes JSON indented with tabs, which is no YAML; kustomize reads both.
+    if data.lstrip()[:1] in (b"{", b"["):
+        loaded = json.loads(data)
+        return loaded if isinstance(loaded, list) else [loaded]
+    return load_all_yaml(data, loader=sops_formats.SopsYamlLoader)
+
+
+def _read_manifest(path: Path) -> bytes:
+    # A manifest is read whatever its size (the artifact bounds it); only one holding a
+    # SOPS MAC is parsed.
+    return path.read_bytes() if path.is_file() else b""
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -2,18 +2,21 @@
 
 A chart archive holds one top-level directory named after the chart, with Chart.yaml in
 it. Entries with absolute or `..` paths, links, devices, files above the per-file cap or
-a decompressed total above Helm's 100 MiB are refused, as Helm's loader would refuse them.
+a decompressed total above Helm's 100 MiB are refused, as Helm's loader would refuse them;
+so are more than `MAX_CHART_ENTRIES` entries, and extended headers above 1 MiB.
 """
 
 from __future__ import annotations
 
-import tarfile
-import zlib
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Final
 
 import yaml
+from gotk_artifacts.errors import ArtifactError, CorruptArchive, UnsafeArchiveEntry
+from gotk_artifacts.extract import ExtractLimits
+from gotk_artifacts.scan import scan_archive
+from gotk_artifacts.yaml_guard import load_yaml
 
 from source_controller.helm.errors import ChartPullError, HelmError
 from source_controller.semver import InvalidVersion, parse_version
@@ -21,6 +24,7 @@ from source_controller.semver import InvalidVersion, parse_version
 __all__ = [
     "DEFAULT_MAX_CHART_FILE_SIZE",
     "DEFAULT_MAX_CHART_SIZE",
+    "MAX_CHART_ENTRIES",
     "MAX_DECOMPRESSED_SIZE",
     "ChartMetadata",
     "inspect_chart_archive",
@@ -30,7 +34,9 @@ __all__ = [
 DEFAULT_MAX_CHART_SIZE: Final = 10 << 20  # --helm-chart-max-size
 DEFAULT_MAX_CHART_FILE_SIZE: Final = 5 << 20  # --helm-chart-file-max-size
 MAX_DECOMPRESSED_SIZE: Final = 100 << 20  # Helm's loader limit
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_CHART_ENTRIES: Final = 10_000
+"""Files and directories in one chart archive (Helm has no such cap; real charts hold
+tens to hundreds)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +52,7 @@ def parse_chart_metadata(
 ) -> ChartMetadata:
     """Chart.yaml's name, version, apiVersion and dependencies, validated as Helm does."""
     try:
-        doc = yaml.load(data, Loader=_Loader)
+        doc = load_yaml(data)
     except yaml.YAMLError as exc:
         raise error(f"invalid {where}: {' '.join(str(exc).split())}") from None
     if not isinstance(doc, dict):
@@ -67,58 +73,45 @@ def parse_chart_metadata(
     return ChartMetadata(name, version, str(doc.get("apiVersion") or "v1"), tuple(deps))
 
 
-def _check_name(name: str, archive: str) -> PurePosixPath:
-    path = PurePosixPath(name)
-    if (
-        not name
-        or "\\" in name
-        or path.is_absolute()
-        or ".." in path.parts
-        or (len(path.parts) and path.parts[0] in (".", ""))
-    ):
-        raise ChartPullError(f"chart archive {archive} has an illegal entry path '{name}'")
-    return path
-
-
 def inspect_chart_archive(
     path: Path, *, max_file_size: int = DEFAULT_MAX_CHART_FILE_SIZE
 ) -> ChartMetadata:
-    """Walk every entry of the archive at `path` and return its Chart.yaml. Blocking."""
+    """Read the archive at `path` as a stream and return its Chart.yaml. Blocking.
+
+    Never `tarfile` in seekable mode: see gotk_artifacts.tarstream for what a small
+    hostile archive does to it.
+    """
     archive = path.name
-    chart_yaml: bytes | None = None
-    top: str | None = None
-    total = 0
+    limits = ExtractLimits(
+        max_total_bytes=MAX_DECOMPRESSED_SIZE,
+        max_file_bytes=max_file_size,
+        max_entries=MAX_CHART_ENTRIES,
+    )
     try:
-        with tarfile.open(path, mode="r:gz") as tar:
-            for member in tar:
-                entry = _check_name(member.name, archive)
-                if member.isdir():
-                    continue
-                if not member.isfile():
-                    raise ChartPullError(
-                        f"chart archive {archive}: entry '{member.name}' is not a regular file"
-                    )
-                if member.size > max_file_size:
-                    raise ChartPullError(
-                        f"chart archive {archive}: file '{member.name}' is {member.size} "
-                        f"bytes, above the limit of {max_file_size}"
-                    )
-                total += member.size
-                if total > MAX_DECOMPRESSED_SIZE:
-                    raise ChartPullError(
-                        f"chart archive {archive} decompresses to more than "
-                        f"{MAX_DECOMPRESSED_SIZE} bytes"
-                    )
-                top = top or entry.parts[0]
-                if entry.parts[0] != top:
-                    raise ChartPullError(
-                        f"chart archive {archive} has more than one top-level directory"
-                    )
-                if len(entry.parts) == 2 and entry.parts[1] == "Chart.yaml":
-                    handle = tar.extractfile(member)
-                    chart_yaml = handle.read() if handle is not None else None
-    except (tarfile.TarError, zlib.error, EOFError, OSError) as exc:
+        scan = scan_archive(path, read=_is_chart_yaml, limits=limits, compressed=True)
+    except UnsafeArchiveEntry as exc:
+        raise ChartPullError(
+            f"chart archive {archive} has an illegal entry path '{exc.entry}': {exc.cause}"
+        ) from None
+    except CorruptArchive as exc:
         raise ChartPullError(f"chart archive {archive} is not a valid .tgz: {exc}") from None
+    except ArtifactError as exc:
+        raise ChartPullError(f"chart archive {archive}: {exc}") from None
+    tops = set()
+    for entry in scan.entries:
+        if entry.kind not in ("file", "dir"):
+            raise ChartPullError(
+                f"chart archive {archive}: entry '{entry.path}' is not a regular file"
+            )
+        tops.add(entry.path.split("/", 1)[0])
+    if len(tops) > 1:
+        raise ChartPullError(f"chart archive {archive} has more than one top-level directory")
+    chart_yaml = next(iter(scan.files.values()), None)
     if chart_yaml is None:
         raise ChartPullError(f"chart archive {archive} has no Chart.yaml")
     return parse_chart_metadata(chart_yaml, f"Chart.yaml in {archive}")
+
+
+def _is_chart_yaml(path: str) -> bool:
+    top, _, rest = path.partition("/")
+    return bool(top) and rest == "Chart.yaml"

@@ -18,6 +18,7 @@ from gotk_artifacts.errors import ArtifactError
 from gotk_artifacts.extract import ExtractLimits, extract_archive_async
 
 from source_controller.helm.chart_archive import (
+    MAX_CHART_ENTRIES,
     MAX_DECOMPRESSED_SIZE,
     ChartMetadata,
     inspect_chart_archive,
@@ -97,7 +98,9 @@ def _needs_packaging(options: BuildOptions) -> bool:
 async def _extract_chart(archive: Path, target: Path, max_file_size: int) -> Path:
     """Extract a chart .tgz; return its top-level (chart) directory."""
     limits = ExtractLimits(
-        max_total_bytes=MAX_DECOMPRESSED_SIZE, max_file_bytes=max_file_size, max_entries=10_000
+        max_total_bytes=MAX_DECOMPRESSED_SIZE,
+        max_file_bytes=max_file_size,
+        max_entries=MAX_CHART_ENTRIES,
     )
     try:
         await extract_archive_async(archive, target, limits=limits, symlinks="reject")

@@ -15,7 +15,11 @@ chart per line, so a lookup can find one chart's line without parsing the others
     "zeta":[...]
     }}
 
-This module imports nothing from gotk: it runs in the child process of index_worker.
+This module runs in the child process of index_worker and imports nothing from gotk up
+front (gotk_artifacts costs the child half a second); only an index with both an anchor and
+an alias loads `gotk_artifacts.yaml_guard`, which refuses one whose aliases would expand it
+past 128 MiB before yaml_rs expands anything (a 10 MiB anchored scalar aliased 2000 times
+would otherwise be 20 GB).
 """
 
 from __future__ import annotations
@@ -247,6 +251,17 @@ def _chunked(text: str) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]
     return dict(header_doc or {}), entries
 
 
+def _check_aliases(text: str) -> None:
+    import yaml
+    from gotk_artifacts.yaml_guard import check_aliases
+
+    try:
+        check_aliases(text)
+    except yaml.YAMLError as exc:
+        detail = " ".join(str(exc).split())[:_MESSAGE_LIMIT]
+        raise IndexFormatError(f"invalid YAML in index: {detail}") from None
+
+
 # --- the artifact
 
 
@@ -280,6 +295,8 @@ def compact_index(raw: Path, out: Path) -> CompactStats:
         raise IndexFormatError("index is not valid UTF-8") from None
     if not text.strip():
         raise IndexFormatError("index is empty")
+    if "&" in text and "*" in text:
+        _check_aliases(text)
     chunked = True
     try:
         header, entries = _chunked(text)

@@ -13,13 +13,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
+from gotk_artifacts.yaml_guard import load_yaml
 
 from source_controller.helm.errors import IllegalChartPath, ValuesFilesError
 
 __all__ = ["dump_values", "load_values", "merge_maps", "merge_values_files", "safe_join"]
 
 Values = dict[str, Any]
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -37,7 +37,7 @@ def merge_maps(base: Mapping[str, Any], override: Mapping[str, Any]) -> Values:
 
 def load_values(data: bytes, where: str) -> Values:
     try:
-        values = yaml.load(data, Loader=_Loader)
+        values = load_yaml(data)
     except yaml.YAMLError as exc:
         detail = " ".join(str(exc).split())
         raise ValuesFilesError(f"unmarshaling values from '{where}' failed: {detail}") from None

@@ -29,6 +29,7 @@ from gotk_api.objects import Obj
 from gotk_api.source_git import GitRepository
 from gotk_artifacts.ignore import source_ignore_matcher
 from gotk_runtime import (
+    Conditions,
     GenericError,
     ReadySummary,
     Result,
@@ -132,6 +133,7 @@ async def check_remote_head(ctx: GitContext) -> None:
     if head is None:
         return
     if _up_to_date(ctx, head):
+        Conditions(ctx.obj).delete(FETCH_FAILED)  # the remote answered: an old failure is over
         ctx.finish(_stored(head.revision))
     elif artifact_steps.mark_new_revision(ctx.obj, head.revision):
         await patch_progress(ctx.obj)

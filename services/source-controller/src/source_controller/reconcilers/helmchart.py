@@ -34,7 +34,7 @@ from gotk_api.errors import GotkError
 from gotk_api.objects import Obj
 from gotk_api.source_helm import HelmChart, HelmRepository
 from gotk_artifacts.errors import ArtifactError
-from gotk_artifacts.extract import UNLIMITED, extract_archive_async
+from gotk_artifacts.extract import ExtractLimits, extract_archive_async
 from gotk_runtime import (
     EventRecorder,
     GenericError,
@@ -75,9 +75,13 @@ from source_controller.reconcilers.steps import (
 )
 from source_controller.storage import ArtifactStorage, StorageError
 
-__all__ = ["STEPS", "HelmChartContext", "HelmChartReconciler"]
+__all__ = ["SOURCE_LIMITS", "STEPS", "HelmChartContext", "HelmChartReconciler"]
 
 KIND: Final = "HelmChart"
+SOURCE_LIMITS: Final = ExtractLimits()
+"""A chart is built from a Git or Bucket artifact unpacked within the bounds
+kustomize-controller puts on every artifact it fetches: 100 MiB, 100,000 entries (Flux
+unpacks it without a cap)."""
 _NO_ARTIFACT_RETRY: Final = 5.0
 _HELM_TIMEOUT: Final = 300.0
 
@@ -316,7 +320,7 @@ async def _from_source_artifact(ctx: HelmChartContext, workdir: Path) -> ChartBu
     root = workdir / "source"
     try:
         await extract_archive_async(
-            ctx.storage.local_path(artifact["path"]), root, limits=UNLIMITED, symlinks="skip"
+            ctx.storage.local_path(artifact["path"]), root, limits=SOURCE_LIMITS, symlinks="skip"
         )
     except (ArtifactError, StorageError) as exc:
         raise GenericError(f"failed to extract source artifact: {exc}") from None

@@ -69,12 +69,23 @@ from source_controller.reconcilers.steps import (
 )
 from source_controller.storage import StoredArtifact
 
-__all__ = ["STEPS", "OCIContext", "OCIRepositoryReconciler", "Target"]
+__all__ = [
+    "LAYER_LIMITS",
+    "MAX_LAYER_SIZE",
+    "STEPS",
+    "OCIContext",
+    "OCIRepositoryReconciler",
+    "Target",
+]
 
 KIND: Final = "OCIRepository"
 T = TypeVar("T")
-# Flux untars OCI layers without a size cap; the entry cap still bounds a hostile layer.
-_LAYER_LIMITS = ExtractLimits(max_total_bytes=None)
+LAYER_LIMITS: Final = ExtractLimits()
+"""A layer unpacks to at most 100 MiB in 100,000 entries: what kustomize-controller accepts
+from any artifact (Flux untars OCI layers without a cap)."""
+MAX_LAYER_SIZE: Final = LAYER_LIMITS.archive_cap()
+"""The largest layer pulled, unpacked or copied (about 165 MiB): more cannot unpack within
+LAYER_LIMITS, and the registry's declared size is checked before the download starts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,9 +181,7 @@ async def unpack_layer(ctx: OCIContext) -> None:
     else:
         ctx.content = ctx.blob.with_name("content")
         try:
-            await extract_archive_async(
-                ctx.blob, ctx.content, limits=_LAYER_LIMITS, symlinks="skip"
-            )
+            await extract_archive_async(ctx.blob, ctx.content, limits=LAYER_LIMITS, symlinks="skip")
         except ArtifactError as exc:
             raise LayerOperationFailed(
                 f"failed to extract the layer of '{ctx.repo.spec.url}': {exc} "
@@ -356,6 +365,12 @@ async def _pull(ctx: OCIContext, blob: Path) -> tuple[Manifest, Path]:
     selector = ctx.repo.spec.layer_selector
     media_type = selector.media_type if selector is not None else None
     layer = select_layer(resolved.manifest, media_type, ctx.repo.spec.url)
+    if MAX_LAYER_SIZE is not None and layer.size > MAX_LAYER_SIZE:
+        raise LayerOperationFailed(
+            f"the layer {layer.digest} of '{ctx.repo.spec.url}' is {layer.size} bytes, above "
+            f"the limit of {MAX_LAYER_SIZE} bytes"
+        )
+    # fetch_blob refuses a body longer than the size checked here.
     await ctx.registry.fetch_blob(layer, blob)
     return resolved.manifest, blob
 

@@ -3,8 +3,10 @@
 Flux serves `--storage-path` with Go's `http.FileServer`, started only on the leader.
 gotk answers 503 while not leading (consumers retry 5xx) instead of refusing connections,
 lists no directories, resolves symlinks and serves only regular files inside the root,
-and rejects encoded separators, dot segments and backslashes in the raw request path
-before any decoding can turn them into traversal. ETags are strong: an artifact is only
+never a file being written (`.tmp-*`) or any other dot-file or `.lock`, and rejects encoded
+separators, dot segments and backslashes in the raw request path before any decoding can
+turn them into traversal. A Range it cannot satisfy (malformed, or numbers too long to be
+a size) is a 416, as Go's FileServer answers. ETags are strong: an artifact is only
 ever replaced by renaming a new file over it, which changes inode and mtime.
 """
 
@@ -30,7 +32,9 @@ __all__ = ["ArtifactServer", "create_artifact_app"]
 
 _CHUNK: Final = 256 << 10
 _FORBIDDEN_ENCODED: Final = re.compile(r"%(2f|5c|00)", re.IGNORECASE)
-_RANGE_RE: Final = re.compile(r"^bytes=(\d*)-(\d*)$")
+# 19 digits hold any file size; a longer number is refused before int() (Python refuses
+# strings past 4300 digits with a ValueError, which would be a 500 and a traceback).
+_RANGE_RE: Final = re.compile(r"^bytes=(\d{0,19})-(\d{0,19})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +127,10 @@ def _path_segments(raw_path: str) -> list[str] | None:
         except UnicodeDecodeError:
             return None
         if segment in ("", ".", "..") or "/" in segment or "\\" in segment or "\x00" in segment:
+            return None
+        # No artifact name starts with a dot or ends with .lock: those are writes in
+        # progress (.tmp-*), per-artifact locks and other files that are not artifacts.
+        if segment.startswith(".") or segment.endswith(".lock"):
             return None
         segments.append(segment)
     return segments or None
