@@ -2,7 +2,7 @@
 Kustomization and a HelmRelease on gotk's own local control plane, then taken down.
 
 Starts the `full` local cluster (a kwok fake node runs the app's Pods), serves a Git
-repository holding the demo app (tools/demo/app) and a chart (tools/images/demo/hello),
+repository holding the demo app and its chart (tools/demo/app, charts/hello in it),
 brings the four services up with podman-compose (host networking, free loopback ports),
 applies tools/images/demo/flux.yaml and waits for each object to be Ready at the commit, then
 shows who did the work: the artifact URL of the source-controller container, the field
@@ -159,7 +159,6 @@ class Demo:
         bare = self.git_root / "gotk-demo.git"
         shutil.rmtree(work, ignore_errors=True)
         shutil.copytree(ROOT / "tools" / "demo" / "app", work)
-        shutil.copytree(HERE / "demo" / "hello", work / "charts" / "hello")
         env = {
             **os.environ,
             "GIT_CONFIG_GLOBAL": os.devnull,
@@ -342,8 +341,8 @@ class Demo:
         say(f"deployment/podinfo: {summary}")
         secrets = cluster.list(demo_kube.KINDS["secret"], "flux-system", "owner=helm,name=hello")
         say("helm release secrets: " + ", ".join(s["metadata"]["name"] for s in secrets))
-        greeting = cluster.get(demo_kube.KINDS["configmap"], "flux-system", "hello-greeting")
-        say(f"configmap/hello-greeting: {(greeting or {}).get('data')}")
+        greeting = cluster.get(demo_kube.KINDS["configmap"], "flux-system", "hello")
+        say(f"configmap/hello: {(greeting or {}).get('data')}")
         ui = self.env["WEB_UI_ADDR"]
         say(f"web UI on http://{ui}/ (container {self.project}_web-ui_1)")
         if not (done and secrets and greeting and url):
