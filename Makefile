@@ -5,8 +5,9 @@ UV_RUN := uv run --frozen
 PYTEST_ARGS ?=
 
 .PHONY: test setup controlplane tools lint types contracts crds pytest test-faults demo clean-cache
+.PHONY: images compose-demo real-pods
 
-test: setup controlplane tools lint types contracts pytest
+test: setup controlplane tools lint types contracts images pytest
 
 setup:
 	tools/ensure-packages.sh
@@ -43,6 +44,19 @@ test-faults: setup controlplane tools
 
 demo: setup controlplane tools
 	tools/demo.sh
+
+# One image per service (podman; base image made locally when no registry serves it);
+# rebuilt only when an input changed.
+images: setup tools
+	tools/images/build.sh
+
+# docker-compose.yml's containers reconciling Flux objects on the local control plane.
+compose-demo: images controlplane
+	$(UV_RUN) python tools/images/compose_demo.py
+
+# The chart's source-controller pod on a real kubelet + containerd (not part of make test).
+real-pods: images controlplane tools
+	$(UV_RUN) python tools/images/real_pods.py
 
 clean-cache:
 	rm -rf $(HOME)/.cache/gotk

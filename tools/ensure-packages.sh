@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages gotk's tests run (git, ssh, gpg, chromium) when a command is missing.
+# Installs the Debian packages gotk's tests run (git, ssh, gpg, chromium, podman) when a command is missing.
 set -euo pipefail
 
 declare -A package_of=(
   [git]=git [ssh]=openssh-client [gpg]=gnupg [gpgconf]=gnupg [tar]=tar
   # The web UI's browser tests drive Debian's Chromium through Playwright.
   [chromium]=chromium
+  # The images (tools/images/): podman on runc, base images made with mmdebstrap.
+  [podman]=podman [runc]=runc [mmdebstrap]=mmdebstrap
 )
 missing=()
 for command in "${!package_of[@]}"; do

@@ -113,9 +113,10 @@ async def test_status_subresource_stores_documented_status(
     cluster: ControlPlane, namespace: str, path: str
 ) -> None:
     manifest = _load(DOCS / path)
-    status, created = await cluster.request(
-        "POST", _collection(namespace), _into(manifest, namespace)
-    )
+    body = _into(manifest, namespace)
+    # Suspended, so the session's running helm-controller never writes a status of its own.
+    body["spec"]["suspend"] = True
+    status, created = await cluster.request("POST", _collection(namespace), body)
     assert status == 201, created
     created["status"] = manifest["status"]
     name = created["metadata"]["name"]
@@ -138,7 +139,8 @@ async def test_status_subresource_stores_documented_status(
 async def test_status_subresource_rejects_invalid_status_naming_the_field(
     cluster: ControlPlane, namespace: str, status_patch: dict[str, Any], field: str
 ) -> None:
-    status, created = await cluster.request("POST", _collection(namespace), _minimal())
+    # Suspended, so the session's running helm-controller never writes a status of its own.
+    status, created = await cluster.request("POST", _collection(namespace), _minimal(suspend=True))
     assert status == 201, created
     created["status"] = status_patch
     status, body = await cluster.request("PUT", f"{_collection(namespace)}/app/status", created)

@@ -38,7 +38,7 @@ def test_chart_lints_cleanly() -> None:
 def test_default_render_has_one_deployment_per_enabled_service() -> None:
     docs = _render("sourceController.replicas=2")
     deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
-    assert set(deployments) == {"source-controller", "kustomize-controller"}
+    assert set(deployments) == {"source-controller", "kustomize-controller", "helm-controller"}
     assert deployments["source-controller"]["spec"]["replicas"] == 2
     source_args = _args(deployments["source-controller"])
     assert "--enable-leader-election=true" in source_args
@@ -56,7 +56,7 @@ def test_shards_get_their_own_deployments_and_selectors() -> None:
         "--watch-label-selector=sharding.fluxcd.io/key in (shard2)"
         in args["kustomize-controller-shard2"]
     )
-    assert len(args) == 6
+    assert len(args) == 9
 
 
 @pytest.mark.parametrize("crd", sorted(p.name for p in (REPO / "config" / "crds").glob("*.yaml")))
