@@ -15,6 +15,7 @@ from gotk_api.meta import parse_duration
 
 __all__ = [
     "RuntimeOptions",
+    "applier_flags",
     "feature_gates",
     "go_bool",
     "go_duration",
@@ -172,6 +173,42 @@ def runtime_flags(
         help="how long in-flight reconciles may run after SIGTERM before they are cancelled",
     )
     return parser
+
+
+def applier_flags(parser: argparse.ArgumentParser, *, gates_help: str) -> None:
+    """Add the flags Flux's two appliers (kustomize- and helm-controller) share, with Flux's
+    names and defaults; ``gates_help`` says which ``--feature-gates`` the service honours."""
+    add = parser.add_argument
+
+    def flag_bool(name: str, help_: str) -> None:
+        add(name, type=go_bool, nargs="?", const=True, default=False, metavar="BOOL", help=help_)
+
+    add(
+        "--requeue-dependency",
+        type=go_duration,
+        default=30.0,
+        metavar="DURATION",
+        help="how long to wait before retrying when a source or dependency is not ready",
+    )
+    flag_bool(
+        "--no-cross-namespace-refs",
+        "refuse references to sources in another namespace (multi-tenancy lock-down)",
+    )
+    flag_bool(
+        "--insecure-kubeconfig-exec",
+        "allow exec credential plugins in spec.kubeConfig kubeconfigs",
+    )
+    flag_bool(
+        "--insecure-kubeconfig-tls",
+        "allow insecure-skip-tls-verify in spec.kubeConfig kubeconfigs",
+    )
+    add(
+        "--default-service-account",
+        default="",
+        help="service account impersonated when an object sets no serviceAccountName",
+    )
+    add("--http-retry", type=int, default=9, help="retries of a failed artifact download")
+    add("--feature-gates", default="", help=f"comma-separated Name=bool pairs; {gates_help}")
 
 
 def parse_runtime_options(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gotk_runtime import RuntimeOptions, runtime_flags
-from gotk_runtime.flags import feature_gates, go_bool, go_duration
+from gotk_runtime.flags import applier_flags, feature_gates
 
 CONTROLLER_NAME = "helm-controller"
 FIELD_MANAGER = "helm-controller"
@@ -36,46 +36,12 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, He
     # Flux gives Helm actions 600s to finish on shutdown; the other services 30s.
     parser = runtime_flags(concurrent=4, graceful_shutdown_timeout=600.0)
     parser.prog = "python -m helm_controller"
+    applier_flags(parser, gates_help="ExternalArtifact and DisableChartDigestTracking are honoured")
     add = parser.add_argument
-
-    def flag_bool(name: str, help_: str) -> None:
-        add(name, type=go_bool, nargs="?", const=True, default=False, metavar="BOOL", help=help_)
-
-    add(
-        "--requeue-dependency",
-        type=go_duration,
-        default=30.0,
-        metavar="DURATION",
-        help="how long to wait before retrying when a dependency is not ready",
-    )
-    flag_bool(
-        "--no-cross-namespace-refs",
-        "refuse chart sources in another namespace (multi-tenancy lock-down)",
-    )
-    add(
-        "--default-service-account",
-        default="",
-        help="service account impersonated when a HelmRelease sets no serviceAccountName",
-    )
-    add("--http-retry", type=int, default=9, help="retries of a failed chart download")
-    flag_bool(
-        "--insecure-kubeconfig-exec",
-        "allow exec credential plugins in spec.kubeConfig kubeconfigs",
-    )
-    flag_bool(
-        "--insecure-kubeconfig-tls",
-        "allow insecure-skip-tls-verify in spec.kubeConfig kubeconfigs",
-    )
     add(
         "--watch-configs-label-selector",
         default="reconcile.fluxcd.io/watch=Enabled",
         help="ConfigMaps and Secrets whose changes reconcile the HelmReleases using them",
-    )
-    add(
-        "--feature-gates",
-        default="",
-        help="comma-separated Name=bool pairs; ExternalArtifact and "
-        "DisableChartDigestTracking are honoured",
     )
     args = parser.parse_args(argv)
     try:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gotk_runtime import RuntimeOptions, runtime_flags
-from gotk_runtime.flags import feature_gates, go_bool, go_duration
+from gotk_runtime.flags import applier_flags, feature_gates, go_bool
 
 CONTROLLER_NAME = "kustomize-controller"
 
@@ -28,51 +28,23 @@ class KustomizeOptions:
 def parse_options(argv: Sequence[str] | None = None) -> tuple[RuntimeOptions, KustomizeOptions]:
     parser = runtime_flags(concurrent=4)
     parser.prog = "python -m kustomize_controller"
+    applier_flags(parser, gates_help="only StrictPostBuildSubstitutions is honoured")
     add = parser.add_argument
-
-    def flag_bool(name: str, help_: str) -> None:
-        add(name, type=go_bool, nargs="?", const=True, default=False, metavar="BOOL", help=help_)
-
     add(
-        "--requeue-dependency",
-        type=go_duration,
-        default=30.0,
-        metavar="DURATION",
-        help="how long to wait before retrying when a source or dependency is not ready",
-    )
-    flag_bool(
-        "--no-cross-namespace-refs",
-        "refuse sourceRefs to another namespace (multi-tenancy lock-down)",
-    )
-    flag_bool(
         "--no-remote-bases",
-        "refuse remote kustomize bases (gotk refuses them whatever this says)",
+        type=go_bool,
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="BOOL",
+        help="refuse remote kustomize bases (gotk refuses them whatever this says)",
     )
-    flag_bool(
-        "--insecure-kubeconfig-exec",
-        "allow exec credential plugins in spec.kubeConfig kubeconfigs",
-    )
-    flag_bool(
-        "--insecure-kubeconfig-tls",
-        "allow insecure-skip-tls-verify in spec.kubeConfig kubeconfigs",
-    )
-    add(
-        "--default-service-account",
-        default="",
-        help="service account impersonated when a Kustomization sets no serviceAccountName",
-    )
-    add("--http-retry", type=int, default=9, help="retries of a failed artifact download")
     add(
         "--override-manager",
         action="append",
         default=[],
         metavar="NAME",
         help="field manager whose changes to applied objects are undone (repeatable)",
-    )
-    add(
-        "--feature-gates",
-        default="",
-        help="comma-separated Name=bool pairs; only StrictPostBuildSubstitutions is honoured",
     )
     args = parser.parse_args(argv)
     try:
