@@ -19,7 +19,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import orjson
 from gotk_api.conditions import (
@@ -257,7 +257,7 @@ class KustomizationReconciler(Reconciler):
         changed = [str(e) for e in changes if e.action.changed]
         if changed:
             log.info("server-side apply completed: %s", ", ".join(changed))
-            await self._event(obj, "Normal", "\n".join(changed), artifact)
+            await self._change_event(obj, "\n".join(changed), artifact)
         return changes
 
     async def _prune(
@@ -281,7 +281,7 @@ class KustomizationReconciler(Reconciler):
             lines = "\n".join(str(e) for e in result.changes if e.action != Action.SKIPPED)
             if lines:
                 log.info("garbage collection completed: %s", lines.replace("\n", ", "))
-                await self._event(obj, "Normal", lines, artifact)
+                await self._change_event(obj, lines, artifact)
         result.raise_for_errors()
 
     async def _progress(self, obj: Obj, what: str, timeout: float, *, ready: bool = False) -> None:
@@ -291,21 +291,14 @@ class KustomizationReconciler(Reconciler):
         conditions.mark_reconciling(f"{what} with a timeout of {format_duration(timeout)}")
         await patch_progress(obj)
 
-    async def _event(
-        self,
-        obj: Obj,
-        type_: Any,
-        message: str,
-        artifact: SourceArtifact,
-        *,
-        reason: str | None = None,
-    ) -> None:
+    async def _change_event(self, obj: Obj, message: str, artifact: SourceArtifact) -> None:
+        """A Normal event for what apply or prune changed; failures are the runtime's."""
         # Flux names its events after the current Ready reason (Progressing mid-reconcile).
         ready = Conditions(obj).get(READY) or {}
         await self.events.record(
             obj,
-            type_,
-            reason or str(ready.get("reason") or PROGRESSING_REASON),
+            "Normal",
+            str(ready.get("reason") or PROGRESSING_REASON),
             message,
             revision=artifact.revision,
             metadata=_origin_metadata(artifact),
